@@ -1,0 +1,223 @@
+"""Request messages, one Struct per msgtype, with the upstream field names (spec §2).
+
+Every message carries `msgtype`; the node checks it equals the envelope's payloadtype.
+Defaults follow Go's zero values, so a field a client leaves out means what it means upstream.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from colonies.models import (
+    Allocations,
+    Attribute,
+    Capabilities,
+    Colony,
+    Executor,
+    Function,
+    FunctionSpec,
+    Location,
+    User,
+)
+
+
+class Msg(msgspec.Struct, kw_only=True):
+    msgtype: str = ""
+
+
+# --- server -------------------------------------------------------------------------------
+class VersionMsg(Msg):
+    buildversion: str = ""
+    buildtime: str = ""
+
+
+class GetServerInfoMsg(Msg):
+    pass
+
+
+class GetStatisticsMsg(Msg):
+    pass
+
+
+# --- colonies -----------------------------------------------------------------------------
+class AddColonyMsg(Msg):
+    colony: Colony | None = None
+
+
+class ColonyNameMsg(Msg):
+    """Every message whose only argument is a colony name."""
+
+    colonyname: str = ""
+
+
+class GetColoniesMsg(Msg):
+    pass
+
+
+# --- users --------------------------------------------------------------------------------
+class AddUserMsg(Msg):
+    user: User | None = None
+
+
+class UserNameMsg(Msg):
+    colonyname: str = ""
+    name: str = ""
+
+
+class GetUserByIdMsg(Msg):
+    colonyname: str = ""
+    userid: str = ""
+
+
+# --- locations ----------------------------------------------------------------------------
+class AddLocationMsg(Msg):
+    location: Location | None = None
+
+
+# --- executors ----------------------------------------------------------------------------
+class AddExecutorMsg(Msg):
+    executor: Executor | None = None
+
+
+class ExecutorNameMsg(Msg):
+    colonyname: str = ""
+    executorname: str = ""
+
+
+class GetExecutorByIdMsg(Msg):
+    colonyname: str = ""
+    executorid: str = ""
+
+
+class ReportAllocationMsg(Msg):
+    colonyname: str = ""
+    executorname: str = ""
+    allocations: Allocations | None = None
+
+
+class UpdateExecutorMsg(Msg):
+    colonyname: str = ""
+    executorname: str = ""
+    capabilities: Capabilities | None = None
+
+
+# --- functions ----------------------------------------------------------------------------
+class AddFunctionMsg(Msg):
+    fun: Function | None = None
+
+
+class GetFunctionsMsg(Msg):
+    colonyname: str = ""
+    executorname: str = ""
+
+
+class RemoveFunctionMsg(Msg):
+    functionid: str = ""
+
+
+# --- processes ----------------------------------------------------------------------------
+class SubmitFuncSpecMsg(Msg):
+    spec: FunctionSpec | None = None
+
+
+class AssignProcessMsg(Msg):
+    colonyname: str = ""
+    timeout: int = 0
+    availablecpu: str = ""
+    availablemem: str = ""
+
+
+class ProcessIdMsg(Msg):
+    """get / remove / cancel a process by id."""
+
+    processid: str = ""
+    all: bool = False
+
+
+class GetProcessesMsg(Msg):
+    colonyname: str = ""
+    count: int = 0
+    state: int = 0
+    executortype: str = ""
+    label: str = ""
+    initiator: str = ""
+
+
+class GetProcessHistMsg(Msg):
+    colonyname: str = ""
+    executorid: str = ""
+    seconds: int = 0
+    state: int = 0
+
+
+class RemoveAllProcessesMsg(Msg):
+    colonyname: str = ""
+    state: int = 0
+
+
+class CloseSuccessfulMsg(Msg):
+    processid: str = ""
+    out: list[Any] | None = None
+
+
+class CloseFailedMsg(Msg):
+    processid: str = ""
+    errors: list[str] | None = None
+
+
+class SetOutputMsg(Msg):
+    processid: str = ""
+    out: list[Any] | None = None
+
+
+# --- attributes and logs ------------------------------------------------------------------
+class AddAttributeMsg(Msg):
+    attribute: Attribute | None = None
+
+
+class GetAttributeMsg(Msg):
+    attributeid: str = ""
+
+
+class AddLogMsg(Msg):
+    processid: str = ""
+    message: str = ""
+
+
+class AddExecutorLogMsg(Msg):
+    colonyname: str = ""
+    executorname: str = ""
+    message: str = ""
+
+
+class GetLogsMsg(Msg):
+    colonyname: str = ""
+    processid: str = ""
+    executorname: str = ""
+    count: int = 0
+    since: int = 0
+    latest: bool = False
+
+
+class SearchLogsMsg(Msg):
+    colonyname: str = ""
+    text: str = ""
+    days: int = 0
+    count: int = 0
+
+
+# --- realtime (/pubsub) -------------------------------------------------------------------
+class SubscribeProcessMsg(Msg):
+    colonyname: str = ""
+    processid: str = ""
+    executortype: str = ""
+    state: int = 0
+    timeout: int = 0
+
+
+class SubscribeProcessesMsg(Msg):
+    colonyname: str = ""
+    executortype: str = ""
+    state: int = 0
+    timeout: int = 0

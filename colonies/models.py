@@ -1,0 +1,296 @@
+"""Wire models with the exact JSON field names of the upstream protocol (spec §3).
+
+Inbound fields that real clients may send as `null` are declared nullable and normalised by the
+node; outbound lists are always lists (pycolonies rejects `null` for several of them).
+Times travel as RFC 3339 strings (see `colonies.timefmt`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from colonies.timefmt import ZERO_TIME
+
+# Process states (spec §3.6)
+WAITING, RUNNING, SUCCESS, FAILED, CANCELLED = 0, 1, 2, 3, 4
+PROCESS_STATES = (WAITING, RUNNING, SUCCESS, FAILED, CANCELLED)
+
+# Executor states (spec §3.3)
+PENDING, APPROVED, REJECTED, UNREGISTERED = 0, 1, 2, 3
+
+# Attribute types (spec §3.8)
+IN, OUT, ERR, ENV = 0, 1, 2, 3
+
+
+class Model(msgspec.Struct, kw_only=True):
+    """Base: keyword construction, unknown inbound fields ignored (as Go's encoding/json does)."""
+
+
+class Colony(Model):
+    colonyid: str = ""
+    name: str = ""
+
+
+class User(Model):
+    colonyname: str = ""
+    userid: str = ""
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+class Gpu(Model):
+    name: str = ""
+    mem: str = ""
+    count: int = 0
+    nodecount: int = 0
+
+
+class Hardware(Model):
+    model: str = ""
+    nodes: int = 0
+    cpu: str = ""
+    cores: int = 0
+    mem: str = ""
+    storage: str = ""
+    gpu: Gpu = msgspec.field(default_factory=Gpu)
+    platform: str = ""
+    architecture: str = ""
+    network: list[str] | None = None
+
+
+class Software(Model):
+    name: str = ""
+    type: str = ""
+    version: str = ""
+
+
+class Capabilities(Model):
+    hardware: list[Hardware] | None = None
+    software: list[Software] | None = None
+
+
+class ProjectAllocation(Model):
+    allocatedcpu: int = 0
+    usedcpu: int = 0
+    allocatedgpu: int = 0
+    usedgpu: int = 0
+    allocatedstorage: int = 0
+    usedstorage: int = 0
+
+
+class Allocations(Model):
+    projects: dict[str, ProjectAllocation] | None = None
+
+
+class Executor(Model):
+    executorid: str = ""
+    executortype: str = ""
+    executorname: str = ""
+    colonyname: str = ""
+    state: int = PENDING
+    requirefuncreg: bool = False
+    commissiontime: str = ZERO_TIME
+    lastheardfromtime: str = ZERO_TIME
+    locationname: str = ""
+    capabilities: Capabilities = msgspec.field(default_factory=Capabilities)
+    allocations: Allocations = msgspec.field(default_factory=Allocations)
+
+
+class FunctionArg(Model):
+    name: str = ""
+    type: str = ""
+    description: str = ""
+    required: bool = False
+    enum: list[str] | None = None
+
+
+class Function(Model):
+    functionid: str = ""
+    executorname: str = ""
+    executortype: str = ""
+    colonyname: str = ""
+    funcname: str = ""
+    description: str = ""
+    args: list[FunctionArg] | None = None
+    counter: int = 0
+    minwaittime: float = 0.0
+    maxwaittime: float = 0.0
+    minexectime: float = 0.0
+    maxexectime: float = 0.0
+    avgwaittime: float = 0.0
+    avgexectime: float = 0.0
+    locationname: str = ""
+
+
+class Conditions(Model):
+    colonyname: str = ""
+    executornames: list[str] | None = None
+    executortype: str = ""
+    locationname: str = ""
+    dependencies: list[str] | None = None
+    nodes: int = 0
+    cpu: str = ""
+    processes: int = 0
+    processespernode: int = 0
+    mem: str = ""
+    storage: str = ""
+    gpu: Gpu | None = None
+    walltime: int = 0
+
+
+class SnapshotMount(Model):
+    snapshotid: str = ""
+    label: str = ""
+    dir: str = ""
+    keepfiles: bool = False
+    keepsnapshot: bool = False
+
+
+class ConflictPolicy(Model):
+    keeplocal: bool = False
+
+
+class OnConflicts(Model):
+    onstart: ConflictPolicy = msgspec.field(default_factory=ConflictPolicy)
+    onclose: ConflictPolicy = msgspec.field(default_factory=ConflictPolicy)
+
+
+class SyncDirMount(Model):
+    label: str = ""
+    dir: str = ""
+    keepfiles: bool = False
+    onconflicts: OnConflicts = msgspec.field(default_factory=OnConflicts)
+
+
+class Filesystem(Model):
+    mount: str = ""
+    snapshots: list[SnapshotMount] | None = None
+    dirs: list[SyncDirMount] | None = None
+
+
+class FunctionSpec(Model):
+    nodename: str = ""
+    funcname: str = ""
+    args: list[Any] | None = None
+    kwargs: dict[str, Any] | None = None
+    priority: int = 0
+    maxwaittime: int = 0
+    maxexectime: int = 0
+    maxretries: int = 0
+    conditions: Conditions = msgspec.field(default_factory=Conditions)
+    label: str = ""
+    fs: Filesystem | None = None
+    env: dict[str, str] | None = None
+    channels: list[str] | None = None
+
+    def normalized(self) -> "FunctionSpec":
+        """The spec as stored and returned: lists and maps never null, `["*"]` targets anyone."""
+        cond = self.conditions
+        names = [n for n in (cond.executornames or []) if n not in ("", "*")]
+        conditions = msgspec.structs.replace(
+            cond,
+            executornames=names,
+            dependencies=list(cond.dependencies or []),
+            gpu=cond.gpu or Gpu(),
+        )
+        fs = self.fs or Filesystem()
+        return msgspec.structs.replace(
+            self,
+            args=list(self.args or []),
+            kwargs=dict(self.kwargs or {}),
+            conditions=conditions,
+            fs=Filesystem(mount=fs.mount, snapshots=list(fs.snapshots or []), dirs=list(fs.dirs or [])),
+            env=dict(self.env or {}),
+            channels=list(self.channels or []),
+        )
+
+
+class WorkflowSpec(Model):
+    colonyname: str = ""
+    functionspecs: list[FunctionSpec] | None = None
+
+
+class Attribute(Model):
+    attributeid: str = ""
+    targetid: str = ""
+    targetcolonyname: str = ""
+    targetprocessgraphid: str = ""
+    state: int = 0
+    attributetype: int = 0
+    key: str = ""
+    value: str = ""
+
+
+class Process(Model):
+    processid: str = ""
+    initiatorid: str = ""
+    initiatorname: str = ""
+    assignedexecutorid: str = ""
+    isassigned: bool = False
+    state: int = WAITING
+    prioritytime: int = 0
+    submissiontime: str = ZERO_TIME
+    starttime: str = ZERO_TIME
+    endtime: str = ZERO_TIME
+    waitdeadline: str = ZERO_TIME
+    execdeadline: str = ZERO_TIME
+    retries: int = 0
+    attributes: list[Attribute] = msgspec.field(default_factory=list)
+    spec: FunctionSpec = msgspec.field(default_factory=FunctionSpec)
+    waitforparents: bool = False
+    parents: list[str] = msgspec.field(default_factory=list)
+    children: list[str] = msgspec.field(default_factory=list)
+    processgraphid: str = ""
+    input: list[Any] = msgspec.field(default_factory=list, name="in")
+    output: list[Any] = msgspec.field(default_factory=list, name="out")
+    errors: list[str] = msgspec.field(default_factory=list)
+
+
+class Log(Model):
+    processid: str = ""
+    colonyname: str = ""
+    executorname: str = ""
+    message: str = ""
+    timestamp: int = 0
+
+
+class Location(Model):
+    locationid: str = ""
+    name: str = ""
+    colonyname: str = ""
+    description: str = ""
+    long: float = 0.0
+    lat: float = 0.0
+
+
+class Statistics(Model):
+    colonies: int = 0
+    executors: int = 0
+    activeexecutors: int = 0
+    unregisteredexecutors: int = 0
+    waitingprocesses: int = 0
+    runningprocesses: int = 0
+    successfulprocesses: int = 0
+    failedprocesses: int = 0
+    cancelledprocesses: int = 0
+    waitingworkflows: int = 0
+    runningworkflows: int = 0
+    successfulworkflows: int = 0
+    failedworkflows: int = 0
+    cancelledworkflows: int = 0
+
+
+class Backend(Model, omit_defaults=True):
+    type: str = "http"
+    port: int = 0
+    host: str = ""
+    tls: bool = False
+    insecure: bool = False
+
+
+class ServerInfo(Model):
+    buildversion: str = ""
+    buildtime: str = ""
+    backends: list[Backend] = msgspec.field(default_factory=list)
