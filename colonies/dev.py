@@ -1,0 +1,37 @@
+"""The well-known dev identities of upstream's docker-compose.env and pycolonies' CI (spec §1.4).
+
+They are public: never use them outside a dev node on loopback.
+"""
+from __future__ import annotations
+
+SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
+SERVER_ID = "039231c7644e04b6895471dd5335cf332681c54e27f81fac54f9067b3f2c0103"
+COLONY_NAME = "dev"
+COLONY_PRVKEY = "ba949fa134981372d6da62b6a56f336ab4d843b22c02a4257dcf7d0d73097514"
+COLONY_ID = "4787a5071856a4acf702b2ffcea422e3237a679c681314113d86139461290cf4"
+PRVKEY = "ddf7f7791208083b6a9ed975a72684f6406a269cfa36f1b1c32045c0a71fff05"
+ID = "3fc05cf3df4b494e95d6a3d297a34f19938f7daa7422ab0d4f794454133341ac"
+USER_NAME = "myuser"
+EXECUTOR_NAME = "myexecutor"
+EXECUTOR_TYPE = "cli"
+
+
+def client_env(host: str, port: int) -> dict[str, str]:
+    """The COLONIES_* variables a client (our CLI, pycolonies, the upstream CLI) needs for a dev node."""
+    return {
+        "COLONIES_SERVER_HOST": host,
+        "COLONIES_SERVER_PORT": str(port),
+        "COLONIES_SERVER_TLS": "false",
+        "COLONIES_TLS": "false",
+        "COLONIES_INSECURE": "true",
+        "COLONIES_SERVER_PRVKEY": SERVER_PRVKEY,
+        "COLONIES_SERVER_ID": SERVER_ID,
+        "COLONIES_COLONY_NAME": COLONY_NAME,
+        "COLONIES_COLONY_PRVKEY": COLONY_PRVKEY,
+        "COLONIES_COLONY_ID": COLONY_ID,
+        "COLONIES_PRVKEY": PRVKEY,
+        "COLONIES_ID": ID,
+        "COLONIES_USER_NAME": USER_NAME,
+        "COLONIES_EXECUTOR_NAME": EXECUTOR_NAME,
+        "COLONIES_EXECUTOR_TYPE": EXECUTOR_TYPE,
+    }

@@ -1,0 +1,94 @@
+"""Node configuration: a TOML file, overridden by COLONIES_* environment variables."""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PORT = 50080
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class NodeConfig:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    # SQLAlchemy-style URL; "" means SQLite in data_dir.
+    store_url: str = ""
+    data_dir: str = ""
+    # id of the server owner (RequireServerOwner); may also be given as the owner's private key.
+    server_id: str = ""
+    server_prvkey: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    allow_executor_reregister: bool = False
+    # services
+    timeout_check_interval: float = 1.0
+    stale_executor_duration: int = 600
+    cleanup_interval: int = 60
+    # well-known bootstrap objects for dev mode (colony, user, executor) — see colonies.dev
+    dev: bool = False
+    build_version: str = ""
+    build_time: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def sqlite_path(self) -> Path:
+        return Path(self.data_dir or ".") / "colonies.db"
+
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{self.sqlite_path()}"
+
+
+# env var → config field (upstream names first, ours after)
+_ENV = {
+    "COLONIES_SERVER_HTTP_HOST": "host",
+    "COLONIES_SERVER_HOST_BIND": "host",
+    "COLONIES_SERVER_PORT": "port",
+    "COLONIES_SERVER_HTTP_PORT": "port",
+    "COLONIES_STORE_URL": "store_url",
+    "COLONIES_DATA_DIR": "data_dir",
+    "COLONIES_SERVER_ID": "server_id",
+    "COLONIES_SERVER_PRVKEY": "server_prvkey",
+    "COLONIES_TLSCERT": "tls_cert",
+    "COLONIES_TLSKEY": "tls_key",
+    "COLONIES_ALLOW_EXECUTOR_REREGISTER": "allow_executor_reregister",
+    "COLONIES_STALE_EXECUTOR_DURATION": "stale_executor_duration",
+    "COLONIES_CLEANUP_INTERVAL": "cleanup_interval",
+    "COLONIES_MAX_BODY_BYTES": "max_body_bytes",
+    "BUILD_VERSION": "build_version",
+    "BUILD_TIME": "build_time",
+}
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    kind = {f.name: f.type for f in fields(NodeConfig)}[name]
+    if kind == "bool" and isinstance(raw, str):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    return raw
+
+
+def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> NodeConfig:
+    """Read TOML (top-level keys or a [node] table), then apply environment overrides."""
+    values: dict[str, Any] = {}
+    known = {f.name for f in fields(NodeConfig)}
+    if path:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+        table = data.get("node", data)
+        for key, value in table.items():
+            if key in known:
+                values[key] = _coerce(key, value)
+            else:
+                values.setdefault("extra", {})[key] = value
+    environ = os.environ if env is None else env
+    for var, name in _ENV.items():
+        if var in environ and environ[var] != "":
+            values[name] = _coerce(name, environ[var])
+    return NodeConfig(**values)
