@@ -1,0 +1,89 @@
+"""HTTP surface of a node: POST /api, GET /pubsub (websocket), GET /health."""
+from __future__ import annotations
+
+import logging
+
+import msgspec
+from aiohttp import web
+
+from colonies import crypto
+from colonies.node import handlers  # noqa: F401  (registers every RPC handler)
+from colonies.node.core import CORE_KEY, NodeCore
+from colonies.node.pubsub import handle_pubsub
+from colonies.node.rpc import ROUTES, Call
+from colonies.node.store.database import StoreClosed
+from colonies.wire import (
+    UNSIGNED_MSGTYPES,
+    RPCError,
+    b64decode,
+    decode_envelope,
+    encode_json,
+    error_reply_bytes,
+    reply_bytes,
+)
+
+log = logging.getLogger(__name__)
+
+def _reply(status: int, body: bytes) -> web.Response:
+    return web.Response(body=body, status=status, content_type="text/plain", charset="utf-8")
+
+
+def error_response(err: RPCError) -> web.Response:
+    return _reply(err.status, error_reply_bytes(err.status, err.message))
+
+
+async def dispatch(core: NodeCore, body: bytes) -> bytes:
+    """One RPC: envelope → signature → message → handler → reply envelope (raises RPCError)."""
+    envelope = decode_envelope(body)
+    msgtype = envelope.payloadtype
+    caller_id = ""
+    if msgtype not in UNSIGNED_MSGTYPES:
+        try:
+            caller_id = crypto.recover_id(envelope.payload, envelope.signature)
+        except crypto.SignatureError as err:
+            raise RPCError(403, str(err)) from None
+    route = ROUTES.get(msgtype)
+    if route is None:
+        raise RPCError(403, f"invalid rpcMsg.PayloadType: {msgtype}")
+    payload = b64decode(envelope.payload)
+    try:
+        msg = route.decoder.decode(payload)
+    except msgspec.ValidationError as err:
+        raise RPCError(400, f"Failed to parse {msgtype}: {err}") from None
+    except msgspec.DecodeError as err:
+        raise RPCError(400, f"Failed to parse {msgtype}: payload is not valid JSON ({err})") from None
+    if msg.msgtype != msgtype and msgtype not in UNSIGNED_MSGTYPES:
+        raise RPCError(400, f"Failed to handle {msgtype}, msg.MsgType does not match payloadType")
+    result = await route.handler(Call(core, caller_id, msgtype), msg)
+    return reply_bytes(route.reply_payloadtype, encode_json(result))
+
+
+async def handle_api(request: web.Request) -> web.Response:
+    core = request.app[CORE_KEY]
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        limit = core.config.max_body_bytes
+        return error_response(RPCError(413, f"Request body too large: the limit is {limit} bytes"))
+    try:
+        return _reply(200, await dispatch(core, body))
+    except RPCError as err:
+        return error_response(err)
+    except StoreClosed:
+        return error_response(RPCError(503, "Node is shutting down"))
+    except Exception:
+        log.exception("internal error handling an RPC")
+        return error_response(RPCError(500, "Internal server error"))
+
+
+async def handle_health(request: web.Request) -> web.Response:
+    return web.Response(status=200)
+
+
+def build_app(core: NodeCore) -> web.Application:
+    app = web.Application(client_max_size=core.config.max_body_bytes)
+    app[CORE_KEY] = core
+    app.router.add_post("/api", handle_api)
+    app.router.add_get("/pubsub", handle_pubsub)
+    app.router.add_get("/health", handle_health)
+    return app

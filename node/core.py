@@ -1,0 +1,34 @@
+"""The parts of one node that handlers and services share."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from colonies.node.config import NodeConfig
+from colonies.node.directory import Directory
+from colonies.node.events import ProcessEvents
+from colonies.node.scheduler import Scheduler
+from colonies.node.store.database import Database
+
+
+@dataclass
+class NodeCore:
+    config: NodeConfig
+    db: Database
+    directory: Directory = field(default_factory=Directory)
+    scheduler: Scheduler = field(default_factory=Scheduler)
+    events: ProcessEvents = field(init=False)
+    # executor id → last assign call (ns); flushed to the store by the liveness service
+    heard_from: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.events = ProcessEvents(self.scheduler)
+
+    @staticmethod
+    def now_ns() -> int:
+        return time.time_ns()
+
+
+CORE_KEY: web.AppKey[NodeCore] = web.AppKey("core", NodeCore)

@@ -1,0 +1,50 @@
+"""Attributes of processes (spec §2.8)."""
+from __future__ import annotations
+
+from colonies import models
+from colonies.messages import AddAttributeMsg, GetAttributeMsg
+from colonies.models import ENV, RUNNING
+from colonies.node.rpc import Call, bad_request, not_found, require, rpc
+from colonies.node.store import processes as pq
+from colonies.node.submission import attribute_id
+from colonies.wire import RPCError
+
+
+@rpc("addattributemsg", AddAttributeMsg)
+async def add_attribute(call: Call, msg: AddAttributeMsg) -> models.Attribute:
+    require(msg.attribute is not None, "Failed to add attribute, attribute is missing")
+    attr = msg.attribute
+    assert attr is not None
+    require(bool(attr.key), "Failed to add attribute, key is empty")
+    if attr.attributetype not in (models.IN, models.OUT, models.ERR, ENV):
+        raise bad_request(f"Failed to add attribute, invalid attributetype {attr.attributetype}")
+    record = await call.node.db.read(lambda conn: pq.get_record(conn, attr.targetid))
+    if record is None:
+        raise not_found(f"Process with id {attr.targetid} not found")
+    call.require_member(record.colonyname)
+    if record.assignedexecutorid != call.caller_id:
+        raise RPCError(403, "Access denied, only the executor assigned to the process may add attributes")
+    if record.state != RUNNING:
+        raise bad_request("Failed to add attribute, process is not running")
+    stored = models.Attribute(
+        attributeid=attribute_id(attr.targetid, attr.key, attr.attributetype),
+        targetid=attr.targetid,
+        targetcolonyname=record.colonyname,
+        targetprocessgraphid=record.processgraphid,
+        state=record.state,
+        attributetype=attr.attributetype,
+        key=attr.key,
+        value=attr.value,
+    )
+    row = {f: getattr(stored, f) for f in stored.__struct_fields__}
+    await call.node.db.write(lambda conn: pq.add_attribute(conn, row))
+    return stored
+
+
+@rpc("getattributemsg", GetAttributeMsg)
+async def get_attribute(call: Call, msg: GetAttributeMsg) -> models.Attribute:
+    attr = await call.node.db.read(lambda conn: pq.get_attribute(conn, msg.attributeid))
+    if attr is None:
+        raise not_found(f"Attribute with id {msg.attributeid} not found")
+    call.require_member(attr.targetcolonyname)
+    return attr

@@ -1,0 +1,69 @@
+"""Colonies (spec §2.2)."""
+from __future__ import annotations
+
+from typing import Any
+
+from colonies import models
+from colonies.messages import AddColonyMsg, ColonyNameMsg, GetColoniesMsg
+from colonies.node.directory import ColonyEntry
+from colonies.node.rpc import EMPTY, Call, bad_request, require, rpc
+from colonies.node.store import directory as dq
+from colonies.node.store import processes as pq
+from colonies.node.validate import require_id, require_name
+
+
+@rpc("addcolonymsg", AddColonyMsg)
+async def add_colony(call: Call, msg: AddColonyMsg) -> models.Colony:
+    call.require_server_owner()
+    colony = msg.colony
+    require(colony is not None, "Failed to add colony, colony is missing")
+    assert colony is not None
+    require_id(colony.colonyid, "colonyid")
+    require_name(colony.name, "colony name")
+    if call.node.directory.colony(colony.name) is not None:
+        raise bad_request(f"A Colony with name {colony.name} already exists")
+    await call.node.db.write(lambda conn: dq.add_colony(conn, colony))
+    call.node.directory.colonies[colony.name] = ColonyEntry(colony.name, colony.colonyid)
+    return models.Colony(colonyid=colony.colonyid, name=colony.name)
+
+
+@rpc("removecolonymsg", ColonyNameMsg)
+async def remove_colony(call: Call, msg: ColonyNameMsg) -> dict[str, Any]:
+    call.require_server_owner()
+    call.colony(msg.colonyname)
+    await call.node.db.write(lambda conn: dq.remove_colony(conn, msg.colonyname))
+    call.node.directory.remove_colony(msg.colonyname)
+    call.node.scheduler.wake_colony(msg.colonyname)
+    return EMPTY
+
+
+@rpc("getcoloniesmsg", GetColoniesMsg)
+async def get_colonies(call: Call, msg: GetColoniesMsg) -> list[models.Colony]:
+    call.require_server_owner()
+    return [models.Colony(colonyid=c.colonyid, name=c.name) for c in sorted(call.node.directory.colonies.values(), key=lambda c: c.name)]
+
+
+@rpc("getcolonymsg", ColonyNameMsg)
+async def get_colony(call: Call, msg: ColonyNameMsg) -> models.Colony:
+    call.require_member_or_owner(msg.colonyname)
+    entry = call.colony(msg.colonyname)
+    return models.Colony(colonyid=entry.colonyid, name=entry.name)
+
+
+@rpc("getcolonystatsmsg", ColonyNameMsg)
+async def colony_stats(call: Call, msg: ColonyNameMsg) -> models.Statistics:
+    # Upstream answers 200 with an empty body when the caller is not a member; we answer 403.
+    call.require_member_or_owner(msg.colonyname)
+    counts = await call.node.db.read(lambda conn: pq.count_by_state(conn, msg.colonyname))
+    executors = call.node.directory.executors_of(msg.colonyname)
+    return models.Statistics(
+        colonies=1,
+        executors=sum(1 for e in executors if e.state != models.UNREGISTERED),
+        activeexecutors=sum(1 for e in executors if e.state == models.APPROVED),
+        unregisteredexecutors=sum(1 for e in executors if e.state == models.UNREGISTERED),
+        waitingprocesses=counts.get(models.WAITING, 0),
+        runningprocesses=counts.get(models.RUNNING, 0),
+        successfulprocesses=counts.get(models.SUCCESS, 0),
+        failedprocesses=counts.get(models.FAILED, 0),
+        cancelledprocesses=counts.get(models.CANCELLED, 0),
+    )

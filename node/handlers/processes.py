@@ -1,0 +1,354 @@
+"""Processes: submit, assign (long-poll), close, query, remove, cancel, pause (spec §2.6, §4.1–4.3)."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+from sqlalchemy.engine import Connection
+
+from colonies import models
+from colonies.messages import (
+    AssignProcessMsg,
+    CloseFailedMsg,
+    CloseSuccessfulMsg,
+    ColonyNameMsg,
+    GetProcessesMsg,
+    GetProcessHistMsg,
+    ProcessIdMsg,
+    RemoveAllProcessesMsg,
+    SetOutputMsg,
+    SubmitFuncSpecMsg,
+)
+from colonies.models import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING
+from colonies.node.resources import UNLIMITED, QuantityError, cpu_millicores, mem_mebibytes
+from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
+from colonies.node.scheduler import Waiter
+from colonies.node.store import processes as pq
+from colonies.node.store.processes import ProcessRecord
+from colonies.node.submission import process_row, validate_spec
+from colonies.node.validate import require_count
+from colonies.wire import RPCError
+
+MAX_COUNT = 100
+NO_PROCESS = "No process available for assignment"
+
+_json = msgspec.json.Encoder()
+
+
+# --- submit ---------------------------------------------------------------------------------
+@rpc("submitfuncspecmsg", SubmitFuncSpecMsg)
+async def submit(call: Call, msg: SubmitFuncSpecMsg) -> models.Process:
+    require(msg.spec is not None, "Failed to submit function spec, spec is missing")
+    assert msg.spec is not None
+    initiator = call.require_member(msg.spec.conditions.colonyname)
+    spec = validate_spec(msg.spec)
+    row, attrs = process_row(spec, initiatorid=call.caller_id, initiatorname=initiator, now=call.now())
+    record = await call.node.db.write(lambda conn: pq.insert_process(conn, row, attrs))
+    call.node.events.publish(record)
+    return record.process
+
+
+# --- assign ---------------------------------------------------------------------------------
+@rpc("assignprocessmsg", AssignProcessMsg)
+async def assign(call: Call, msg: AssignProcessMsg) -> models.Process:
+    executor = call.require_executor(msg.colonyname)
+    if msg.timeout == 0:
+        raise bad_request("Failed to assign process, timeout must not be 0 (use a negative timeout for no wait)")
+    try:
+        cpu = cpu_millicores(msg.availablecpu, empty=UNLIMITED)
+        mem = mem_mebibytes(msg.availablemem, empty=UNLIMITED)
+    except QuantityError as err:
+        raise bad_request(f"Failed to assign process, {err}") from None
+    node = call.node
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max(msg.timeout, 0)
+    node.heard_from[executor.executorid] = call.now()
+
+    while True:
+        colony = call.colony(msg.colonyname)
+        if colony.paused:
+            await _wait_for_resume(call, msg, deadline)
+            continue
+        waiter = node.scheduler.register(
+            Waiter(msg.colonyname, executor.executortype, executor.executorname, executor.locationname, cpu, mem)
+        )
+        woken = False
+        try:
+            record = await _claim(call, executor, cpu, mem)
+            if record is not None:
+                node.events.publish(record)
+                return record.process
+            remaining = deadline - loop.time()
+            if msg.timeout < 0 or remaining <= 0:
+                raise RPCError(404, NO_PROCESS)
+            try:
+                await asyncio.wait_for(asyncio.shield(waiter.future), remaining)
+            except TimeoutError:
+                raise RPCError(404, NO_PROCESS) from None
+            woken = True  # the next claim attempt uses this wake-up
+        finally:
+            node.scheduler.unregister(waiter)
+            if not woken:
+                # woken while claiming something else or leaving: hand the wake-up on
+                node.scheduler.pass_on(waiter)
+
+
+async def _claim(call: Call, executor: models.Executor, cpu: int, mem: int) -> ProcessRecord | None:
+    now = call.now()
+    write = asyncio.ensure_future(
+        call.node.db.write(
+            lambda conn: pq.claim(
+                conn,
+                colonyname=executor.colonyname,
+                executortype=executor.executortype,
+                executorname=executor.executorname,
+                executorid=executor.executorid,
+                locationname=executor.locationname,
+                availablecpu=cpu,
+                availablemem=mem,
+                now=now,
+            )
+        )
+    )
+    try:
+        return await asyncio.shield(write)
+    except asyncio.CancelledError:
+        # The caller went away mid-claim: a committed assignment must go back to the queue.
+        write.add_done_callback(lambda done: _return_unclaimed(call, done))
+        raise
+
+
+def _return_unclaimed(call: Call, done: "asyncio.Future[ProcessRecord | None]") -> None:
+    if done.cancelled() or done.exception() is not None or done.result() is None:
+        return
+    record = done.result()
+    assert record is not None
+
+    async def give_back() -> None:
+        released = await call.node.db.write(
+            lambda conn: pq.release(conn, processid=record.process.processid, now=call.now(), count_retry=False)
+        )
+        if released is not None:
+            call.node.events.publish(released)
+
+    asyncio.ensure_future(give_back())
+
+
+async def _wait_for_resume(call: Call, msg: AssignProcessMsg, deadline: float) -> None:
+    loop = asyncio.get_running_loop()
+    remaining = deadline - loop.time()
+    if msg.timeout < 0:
+        raise RPCError(503, f"Assignments are paused for colony {msg.colonyname}")
+    if remaining <= 0:
+        raise RPCError(408, f"Assignments are paused for colony {msg.colonyname}")
+    node = call.node
+    executor = call.require_executor(msg.colonyname)
+    waiter = node.scheduler.register(
+        Waiter(msg.colonyname, executor.executortype, executor.executorname, executor.locationname, 0, 0)
+    )
+    try:
+        await asyncio.wait_for(asyncio.shield(waiter.future), remaining)
+    except TimeoutError:
+        raise RPCError(408, f"Assignments are paused for colony {msg.colonyname}") from None
+    finally:
+        node.scheduler.unregister(waiter)
+
+
+# --- close ----------------------------------------------------------------------------------
+async def _explain_refusal(call: Call, processid: str, action: str) -> RPCError:
+    """Why an update that required 'assigned to the caller and RUNNING' matched nothing."""
+    record = await call.node.db.read(lambda conn: pq.get_record(conn, processid))
+    if record is None:
+        return not_found(f"Process with id {processid} not found")
+    call.require_member(record.colonyname)
+    if record.assignedexecutorid != call.caller_id:
+        return RPCError(403, f"Access denied, not allowed to {action}: process is not assigned to caller")
+    return bad_request(f"Failed to {action}: process is not running (state {record.state})")
+
+
+def _stats_updater(call: Call, record: ProcessRecord, now: int):  # type: ignore[no-untyped-def]
+    executor = call.node.directory.executor_by_id(record.colonyname, call.caller_id)
+    if executor is None or not record.funcname:
+        return None
+    waittime = max(record.starttime - record.submissiontime, 0) / 1e9
+    exectime = max(now - record.starttime, 0) / 1e9
+
+    def update(conn: Connection) -> None:
+        pq.update_function_stats(
+            conn,
+            colonyname=record.colonyname,
+            executorname=executor.executorname,
+            funcname=record.funcname,
+            waittime=waittime,
+            exectime=exectime,
+        )
+
+    return update
+
+
+@rpc("closesuccessfulmsg", CloseSuccessfulMsg)
+async def close_successful(call: Call, msg: CloseSuccessfulMsg) -> dict[str, Any]:
+    now = call.now()
+    output = _json.encode(msg.out) if msg.out is not None else None
+    record = await call.node.db.write(
+        lambda conn: pq.close(conn, processid=msg.processid, executorid=call.caller_id, state=SUCCESS, now=now, output=output)
+    )
+    if record is None:
+        raise await _explain_refusal(call, msg.processid, "close process as successful")
+    call.node.events.publish(record)
+    stats = _stats_updater(call, record, now)
+    if stats is not None:
+        await call.node.db.write(stats)
+    return EMPTY
+
+
+@rpc("closefailedmsg", CloseFailedMsg)
+async def close_failed(call: Call, msg: CloseFailedMsg) -> dict[str, Any]:
+    errors = _json.encode(msg.errors or [])
+    record = await call.node.db.write(
+        lambda conn: pq.close(conn, processid=msg.processid, executorid=call.caller_id, state=FAILED, now=call.now(), errors=errors)
+    )
+    if record is None:
+        raise await _explain_refusal(call, msg.processid, "close process as failed")
+    call.node.events.publish(record)
+    return EMPTY
+
+
+@rpc("setoutputmsg", SetOutputMsg)
+async def set_output(call: Call, msg: SetOutputMsg) -> dict[str, Any]:
+    if not msg.out:
+        # Upstream treats an empty output as a no-op; we still check who is asking.
+        record = await call.node.db.read(lambda conn: pq.get_record(conn, msg.processid))
+        if record is None:
+            raise not_found(f"Process with id {msg.processid} not found")
+        call.require_member(record.colonyname)
+        return EMPTY
+    output = _json.encode(msg.out)
+    ok = await call.node.db.write(lambda conn: pq.set_output(conn, processid=msg.processid, executorid=call.caller_id, output=output))
+    if not ok:
+        raise await _explain_refusal(call, msg.processid, "set output")
+    return EMPTY
+
+
+# --- queries --------------------------------------------------------------------------------
+async def _member_record(call: Call, processid: str) -> ProcessRecord:
+    record = await call.node.db.read(lambda conn: pq.get_record(conn, processid))
+    if record is None:
+        raise not_found(f"Process with id {processid} not found")
+    call.require_member(record.colonyname)
+    return record
+
+
+@rpc("getprocessmsg", ProcessIdMsg)
+async def get_process(call: Call, msg: ProcessIdMsg) -> models.Process:
+    return (await _member_record(call, msg.processid)).process
+
+
+def _require_state(state: int) -> None:
+    if state not in models.PROCESS_STATES:
+        raise bad_request(f"Invalid state {state}: must be 0 (waiting), 1 (running), 2 (successful), 3 (failed) or 4 (cancelled)")
+
+
+@rpc("getprocessesmsg", GetProcessesMsg)
+async def get_processes(call: Call, msg: GetProcessesMsg) -> list[models.Process]:
+    call.require_member(msg.colonyname)
+    require_count(msg.count, MAX_COUNT)
+    _require_state(msg.state)
+    return await call.node.db.read(
+        lambda conn: pq.list_processes(
+            conn,
+            colonyname=msg.colonyname,
+            state=msg.state,
+            count=msg.count,
+            executortype=msg.executortype,
+            label=msg.label,
+            initiatorname=msg.initiator,
+        )
+    )
+
+
+@rpc("getprocesshistmsg", GetProcessHistMsg)
+async def get_history(call: Call, msg: GetProcessHistMsg) -> list[models.Process]:
+    # Upstream answers 200 with an empty body when the caller is not a member; we answer 403.
+    call.require_member(msg.colonyname)
+    _require_state(msg.state)
+    require(msg.seconds >= 0, "Invalid seconds: must not be negative")
+    since = call.now() - msg.seconds * 1_000_000_000
+    return await call.node.db.read(
+        lambda conn: pq.history(conn, colonyname=msg.colonyname, executorid=msg.executorid, since_ns=since, state=msg.state)
+    )
+
+
+# --- remove / cancel ------------------------------------------------------------------------
+@rpc("removeprocessmsg", ProcessIdMsg)
+async def remove_process(call: Call, msg: ProcessIdMsg) -> dict[str, Any]:
+    record = await _member_record(call, msg.processid)
+    if record.processgraphid:
+        raise bad_request("Failed to remove process, it belongs to a workflow: remove the workflow instead")
+    if record.state == RUNNING:
+        raise bad_request("Failed to remove process, it is running")
+
+    def remove(conn: Connection) -> int:
+        # re-checked in the transaction: it may have been assigned since we read it
+        current = pq.get_record(conn, msg.processid)
+        if current is None or current.state == RUNNING:
+            return 0
+        return pq.remove(conn, msg.processid)
+
+    if not await call.node.db.write(remove):
+        raise bad_request("Failed to remove process, it is running or gone")
+    return EMPTY
+
+
+@rpc("removeallprocessesmsg", RemoveAllProcessesMsg)
+async def remove_all_processes(call: Call, msg: RemoveAllProcessesMsg) -> dict[str, Any]:
+    call.require_colony_owner(msg.colonyname)
+    if msg.state not in (-1, WAITING, SUCCESS, FAILED, CANCELLED):
+        raise bad_request("Failed to remove processes, state must be -1 (all but running), 0, 2, 3 or 4")
+    state = None if msg.state == -1 else msg.state
+    await call.node.db.write(lambda conn: pq.remove_all(conn, msg.colonyname, state))
+    return EMPTY
+
+
+@rpc("cancelprocessmsg", ProcessIdMsg)
+async def cancel_process(call: Call, msg: ProcessIdMsg) -> dict[str, Any]:
+    record = await _member_record(call, msg.processid)
+    if record.processgraphid:
+        raise bad_request("Failed to cancel process, it belongs to a workflow: cancel the workflow instead")
+    cancelled = await call.node.db.write(lambda conn: pq.cancel(conn, processid=msg.processid, now=call.now()))
+    if cancelled is None:
+        raise bad_request("Failed to cancel process, only waiting or running processes can be cancelled")
+    call.node.events.publish(cancelled)
+    return EMPTY
+
+
+# --- pause / resume -------------------------------------------------------------------------
+async def _set_paused(call: Call, colonyname: str, paused: bool) -> None:
+    from colonies.node.store import directory as dq
+
+    call.require_colony_owner(colonyname)
+    await call.node.db.write(lambda conn: dq.set_colony_paused(conn, colonyname, paused))
+    call.colony(colonyname).paused = paused
+    if not paused:
+        call.node.scheduler.wake_colony(colonyname)
+
+
+@rpc("pauseassignmentsmsg", ColonyNameMsg)
+async def pause_assignments(call: Call, msg: ColonyNameMsg) -> dict[str, Any]:
+    await _set_paused(call, msg.colonyname, True)
+    return EMPTY
+
+
+@rpc("resumeassignmentsmsg", ColonyNameMsg)
+async def resume_assignments(call: Call, msg: ColonyNameMsg) -> dict[str, Any]:
+    await _set_paused(call, msg.colonyname, False)
+    return EMPTY
+
+
+@rpc("getpausestatusmsg", ColonyNameMsg, reply_payloadtype="pausestatusreplymsg")
+async def pause_status(call: Call, msg: ColonyNameMsg) -> dict[str, Any]:
+    entry = call.colony(msg.colonyname)
+    if entry.colonyid != call.caller_id:
+        call.require_member(msg.colonyname, approved=False)
+    return {"msgtype": "pausestatusreplymsg", "colonyname": msg.colonyname, "ispaused": entry.paused}

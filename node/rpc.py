@@ -1,0 +1,112 @@
+"""RPC dispatch: msgtype → (message type, handler), the call context and the role checks (spec §1.5)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
+
+import msgspec
+
+from colonies import models
+from colonies.messages import Msg
+from colonies.wire import RPCError
+
+if TYPE_CHECKING:
+    from colonies.node.core import NodeCore
+
+M = TypeVar("M", bound=Msg)
+Handler = Callable[["Call", Any], Awaitable[Any]]
+
+EMPTY: dict[str, Any] = {}
+
+
+@dataclass(slots=True)
+class Route:
+    msgtype: str
+    decoder: msgspec.json.Decoder[Any]
+    handler: Handler
+    reply_payloadtype: str
+
+
+ROUTES: dict[str, Route] = {}
+
+
+def rpc(msgtype: str, message: type[M], *, reply_payloadtype: str | None = None) -> Callable[[Callable[["Call", M], Awaitable[Any]]], Callable[["Call", M], Awaitable[Any]]]:
+    """Register a handler for `msgtype`; the payload is decoded into `message` (validated)."""
+
+    def register(handler: Callable[["Call", M], Awaitable[Any]]) -> Callable[["Call", M], Awaitable[Any]]:
+        if msgtype in ROUTES:
+            raise RuntimeError(f"duplicate handler for {msgtype}")
+        ROUTES[msgtype] = Route(msgtype, msgspec.json.Decoder(message), handler, reply_payloadtype or msgtype)
+        return handler
+
+    return register
+
+
+@dataclass(slots=True)
+class Call:
+    """One authenticated request: who signed it and the node it reached."""
+
+    node: "NodeCore"
+    caller_id: str
+    msgtype: str
+
+    @staticmethod
+    def now() -> int:
+        return time.time_ns()
+
+    # --- role checks ------------------------------------------------------------------------
+    def require_server_owner(self) -> None:
+        if not self.node.directory.server_id or self.caller_id != self.node.directory.server_id:
+            raise RPCError(403, "Access denied, not server owner")
+
+    def colony(self, colonyname: str):  # type: ignore[no-untyped-def]
+        entry = self.node.directory.colony(colonyname)
+        if entry is None:
+            raise RPCError(404, f"Colony with name {colonyname} does not exists")
+        return entry
+
+    def require_colony_owner(self, colonyname: str):  # type: ignore[no-untyped-def]
+        entry = self.colony(colonyname)
+        if entry.colonyid != self.caller_id:
+            raise RPCError(403, f"Access denied, not owner of Colony with name {colonyname}")
+        return entry
+
+    def require_member(self, colonyname: str, *, approved: bool = True) -> str:
+        """The caller's name in the colony (executor or user name)."""
+        self.colony(colonyname)
+        name = self.node.directory.member_name(colonyname, self.caller_id, approved=approved)
+        if name is None:
+            raise RPCError(403, f"Access denied, not a member of Colony with name {colonyname}")
+        return name
+
+    def require_member_or_owner(self, colonyname: str) -> None:
+        entry = self.colony(colonyname)
+        if entry.colonyid == self.caller_id:
+            return
+        self.require_member(colonyname)
+
+    def require_executor(self, colonyname: str) -> models.Executor:
+        """The caller must be an approved executor of the colony."""
+        self.colony(colonyname)
+        executor = self.node.directory.executor_by_id(colonyname, self.caller_id)
+        if executor is None:
+            if self.node.directory.user_by_id(colonyname, self.caller_id) is not None:
+                raise RPCError(403, "Access denied, caller is a user, not an executor")
+            raise RPCError(403, f"Access denied, not a member of Colony with name {colonyname}")
+        if executor.state != models.APPROVED:
+            raise RPCError(403, f"Access denied, executor {executor.executorname} is not approved")
+        return executor
+
+
+def bad_request(message: str) -> RPCError:
+    return RPCError(400, message)
+
+
+def not_found(message: str) -> RPCError:
+    return RPCError(404, message)
+
+
+def require(value: bool, message: str, status: int = 400) -> None:
+    if not value:
+        raise RPCError(status, message)

@@ -1,0 +1,118 @@
+"""A running node: store, in-memory views, background services and the HTTP server."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from pathlib import Path
+
+from aiohttp import web
+
+from colonies import crypto, dev, models
+from colonies.node.app import build_app
+from colonies.node.config import NodeConfig
+from colonies.node.core import NodeCore
+from colonies.node.directory import ColonyEntry
+from colonies.node.services import liveness, timeouts
+from colonies.node.store import directory as dq
+from colonies.node.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+class Node:
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.core: NodeCore | None = None
+        self._runner: web.AppRunner | None = None
+        self._services: list[asyncio.Task[None]] = []
+        self._port = config.port
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self._port}"
+
+    async def start(self) -> None:
+        config = self.config
+        if config.data_dir:
+            Path(config.data_dir).mkdir(parents=True, exist_ok=True)
+        db = await Database.open(config.resolved_store_url())
+        core = NodeCore(config=config, db=db)
+        await db.read(core.directory.load)
+        server_id = config.server_id or (crypto.id_from_private_key(config.server_prvkey) if config.server_prvkey else "")
+        if server_id and server_id != core.directory.server_id:
+            await db.write(lambda conn: dq.set_fact(conn, "server_id", server_id))
+            core.directory.server_id = server_id
+        self.core = core
+
+        self._runner = web.AppRunner(build_app(core), handler_cancellation=True, access_log=None)
+        await self._runner.setup()
+        sock = _bind(config.host, config.port)
+        site = web.SockSite(self._runner, sock, backlog=1024)
+        await site.start()
+        self._port = sock.getsockname()[1]
+        self._services = [
+            asyncio.create_task(timeouts.run(core, config.timeout_check_interval), name="timeouts"),
+            asyncio.create_task(liveness.run(core), name="liveness"),
+        ]
+        log.info("node listening on %s", self.url)
+
+    async def bootstrap_dev(self) -> None:
+        """Create the well-known dev colony, user and executor (idempotent)."""
+        core = self._require_core()
+        directory = core.directory
+        if directory.server_id != dev.SERVER_ID:
+            await core.db.write(lambda conn: dq.set_fact(conn, "server_id", dev.SERVER_ID))
+            directory.server_id = dev.SERVER_ID
+        if directory.colony(dev.COLONY_NAME) is None:
+            colony = models.Colony(colonyid=dev.COLONY_ID, name=dev.COLONY_NAME)
+            await core.db.write(lambda conn: dq.add_colony(conn, colony))
+            directory.colonies[colony.name] = ColonyEntry(colony.name, colony.colonyid)
+        if directory.user(dev.COLONY_NAME, dev.USER_NAME) is None:
+            user = models.User(colonyname=dev.COLONY_NAME, userid=dev.ID, name=dev.USER_NAME)
+            await core.db.write(lambda conn: dq.add_user(conn, user))
+            directory.put_user(user)
+        if directory.executor(dev.COLONY_NAME, dev.EXECUTOR_NAME) is None:
+            now = core.now_ns()
+            executor = models.Executor(
+                executorid=dev.ID,
+                executortype=dev.EXECUTOR_TYPE,
+                executorname=dev.EXECUTOR_NAME,
+                colonyname=dev.COLONY_NAME,
+                state=models.APPROVED,
+            )
+            await core.db.write(lambda conn: dq.upsert_executor(conn, executor, now))
+            directory.put_executor(executor)
+
+    async def stop(self) -> None:
+        for task in self._services:
+            task.cancel()
+        for task in self._services:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._services = []
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self.core is not None:
+            await self.core.db.close()
+            self.core = None
+
+    def _require_core(self) -> NodeCore:
+        if self.core is None:
+            raise RuntimeError("node is not started")
+        return self.core
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.setblocking(False)
+    return sock

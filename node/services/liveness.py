@@ -1,0 +1,34 @@
+"""Write-behind of executor liveness: assign calls update memory, this flushes it to the store."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from colonies.node.core import NodeCore
+from colonies.node.store import directory as dq
+
+log = logging.getLogger(__name__)
+
+
+async def flush(core: NodeCore, flushed: dict[str, int]) -> None:
+    changed = {eid: ts for eid, ts in core.heard_from.items() if flushed.get(eid) != ts}
+    if changed:
+        await core.db.write(lambda conn: dq.touch_executors(conn, changed))
+        flushed.update(changed)
+
+
+async def run(core: NodeCore, interval: float = 2.0) -> None:
+    flushed: dict[str, int] = {}
+    try:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await flush(core, flushed)
+            except Exception:
+                log.exception("liveness flush failed")
+    finally:
+        # last flush on shutdown
+        try:
+            await flush(core, flushed)
+        except Exception:
+            pass

@@ -1,0 +1,50 @@
+"""maxwaittime and maxexectime enforcement (spec §4.3), once a second."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import msgspec
+
+from colonies.node.core import NodeCore
+from colonies.node.store import processes as pq
+
+log = logging.getLogger(__name__)
+
+WAIT_EXCEEDED = "Maximum waiting time limit exceeded"
+EXEC_EXCEEDED = "Maximum execution time limit exceeded"
+_json = msgspec.json.Encoder()
+
+
+async def check_once(core: NodeCore) -> int:
+    """Fail overdue waiting processes; release (or fail, when out of retries) overdue running ones."""
+    now = core.now_ns()
+    waiting = await core.db.read(lambda conn: pq.expired_waiting(conn, now))
+    running = await core.db.read(lambda conn: pq.expired_running(conn, now))
+    changed = []
+    for processid in waiting:
+        record = await core.db.write(lambda conn, pid=processid: pq.fail_waiting(conn, processid=pid, now=now, errors=_json.encode([WAIT_EXCEEDED])))
+        if record is not None:
+            changed.append(record)
+    for processid, retries, maxretries in running:
+        if maxretries > -1 and retries >= maxretries:
+            op = lambda conn, pid=processid: pq.fail_running(conn, processid=pid, now=now, errors=_json.encode([EXEC_EXCEEDED]))  # noqa: E731
+        else:
+            op = lambda conn, pid=processid: pq.release(conn, processid=pid, now=now, count_retry=True)  # noqa: E731
+        record = await core.db.write(op)
+        if record is not None:
+            changed.append(record)
+    for record in changed:
+        core.events.publish(record)
+    return len(changed)
+
+
+async def run(core: NodeCore, interval: float) -> None:
+    while True:
+        try:
+            await check_once(core)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("timeout check failed")
+        await asyncio.sleep(interval)

@@ -1,0 +1,142 @@
+"""Running store operations: reads in a small thread pool, writes group-committed.
+
+A store operation is a plain function `op(conn) -> T` written against SQLAlchemy Core; the same
+function runs on every dialect. Writes queue up while a transaction is in flight and the next
+transaction runs all of them; each caller is answered only after the commit that holds its write
+(group commit), so nothing acknowledged is ever lost. If one operation of a batch raises, the
+batch is rolled back and its operations are retried one transaction each, so a bad request never
+fails a good one.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, TypeVar
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine
+
+from colonies.node.store.schema import metadata
+
+T = TypeVar("T")
+Op = Callable[[Connection], T]
+
+log = logging.getLogger(__name__)
+
+# A batch larger than this is split: keeps one transaction (and the replies it holds back) short.
+MAX_BATCH = 256
+
+
+class StoreClosed(RuntimeError):
+    pass
+
+
+class Database:
+    """One node's store. Open with `await Database.open(url)`."""
+
+    def __init__(self, engine: Engine, *, dialect: str) -> None:
+        self.engine = engine
+        self.dialect = dialect
+        self._write_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        self._read_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-reader")
+        self._pending: list[tuple[Op[Any], asyncio.Future[Any]]] = []
+        self._wakeup = asyncio.Event()
+        self._closed = False
+        self._writer_task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, url: str) -> "Database":
+        if url.startswith("sqlite"):
+            engine = _sqlite_engine(url)
+            dialect = "sqlite"
+        else:
+            raise ValueError(f"Unsupported store URL {url!r}: use sqlite:///PATH")
+        db = cls(engine, dialect=dialect)
+        await asyncio.get_running_loop().run_in_executor(db._write_thread, metadata.create_all, engine)
+        db._writer_task = asyncio.create_task(db._writer_loop(), name="store-writer")
+        return db
+
+    async def read(self, op: Op[T]) -> T:
+        if self._closed:
+            raise StoreClosed("store is closed")
+        return await asyncio.get_running_loop().run_in_executor(self._read_threads, self._run_read, op)
+
+    async def write(self, op: Op[T]) -> T:
+        if self._closed:
+            raise StoreClosed("store is closed")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append((op, future))
+        self._wakeup.set()
+        return await future
+
+    async def close(self) -> None:
+        self._closed = True
+        self._wakeup.set()
+        if self._writer_task is not None:
+            await self._writer_task
+        self._write_thread.shutdown(wait=True)
+        self._read_threads.shutdown(wait=True)
+        self.engine.dispose()
+
+    # --- internals --------------------------------------------------------------------------
+    def _run_read(self, op: Op[T]) -> T:
+        with self.engine.connect() as conn:
+            return op(conn)
+
+    async def _writer_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                outcomes = await loop.run_in_executor(self._write_thread, self._run_batch, [op for op, _ in batch])
+                for (_, future), (ok, value) in zip(batch, outcomes):
+                    if future.done():
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+            if self._closed:
+                return
+
+    def _run_batch(self, ops: list[Op[Any]]) -> list[tuple[bool, Any]]:
+        try:
+            with self.engine.begin() as conn:
+                return [(True, op(conn)) for op in ops]
+        except Exception:
+            if len(ops) == 1:
+                return [self._run_single(ops[0])]
+        return [self._run_single(op) for op in ops]
+
+    def _run_single(self, op: Op[Any]) -> tuple[bool, Any]:
+        try:
+            with self.engine.begin() as conn:
+                return True, op(conn)
+        except Exception as err:  # handed to the caller's future
+            return False, err
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=False)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a killed process loses nothing committed; an OS crash may lose the last commits.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if threading.current_thread().name.startswith("store-writer") else "BEGIN")
+
+    return engine

@@ -1,0 +1,403 @@
+"""Process queries. Every function takes a Connection and runs inside the caller's transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import msgspec
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Row
+
+from colonies import models
+from colonies.models import FAILED, RUNNING, SUCCESS, WAITING
+from colonies.node.store.schema import attributes, functions, processes
+from colonies.timefmt import format_ns
+
+P = processes.c
+NS = 1_000_000_000
+
+_json = msgspec.json.Encoder()
+
+
+def process_from_row(row: Row[Any] | Any, attrs: Sequence[models.Attribute] = ()) -> models.Process:
+    """A wire Process; JSON columns are embedded verbatim (msgspec.Raw) instead of re-parsed."""
+    m = row._mapping
+    return models.Process(
+        processid=m["processid"],
+        initiatorid=m["initiatorid"],
+        initiatorname=m["initiatorname"],
+        assignedexecutorid=m["assignedexecutorid"],
+        isassigned=bool(m["isassigned"]),
+        state=m["state"],
+        prioritytime=m["prioritytime"],
+        submissiontime=format_ns(m["submissiontime"]),
+        starttime=format_ns(m["starttime"]),
+        endtime=format_ns(m["endtime"]),
+        waitdeadline=format_ns(m["waitdeadline"]),
+        execdeadline=format_ns(m["execdeadline"]),
+        retries=m["retries"],
+        attributes=list(attrs),
+        spec=msgspec.Raw(m["spec"]),  # type: ignore[arg-type]
+        waitforparents=bool(m["waitforparents"]),
+        parents=msgspec.Raw(m["parents"]),  # type: ignore[arg-type]
+        children=msgspec.Raw(m["children"]),  # type: ignore[arg-type]
+        processgraphid=m["processgraphid"],
+        input=msgspec.Raw(m["input"]),  # type: ignore[arg-type]
+        output=msgspec.Raw(m["output"]),  # type: ignore[arg-type]
+        errors=msgspec.Raw(m["errors"]),  # type: ignore[arg-type]
+    )
+
+
+def attribute_from_row(row: Row[Any]) -> models.Attribute:
+    m = row._mapping
+    return models.Attribute(
+        attributeid=m["attributeid"],
+        targetid=m["targetid"],
+        targetcolonyname=m["targetcolonyname"],
+        targetprocessgraphid=m["targetprocessgraphid"],
+        state=m["state"],
+        attributetype=m["attributetype"],
+        key=m["key"],
+        value=m["value"],
+    )
+
+
+@dataclass(slots=True)
+class ProcessRecord:
+    """What the node needs of a process besides its wire form (routing, auth, stats)."""
+
+    process: models.Process
+    colonyname: str
+    executortype: str
+    executornames: str
+    locationname: str
+    cpu: int
+    mem: int
+    funcname: str
+    state: int
+    assignedexecutorid: str
+    submissiontime: int
+    starttime: int
+    processgraphid: str
+
+
+def record_from_row(row: Row[Any], attrs: Sequence[models.Attribute] = ()) -> ProcessRecord:
+    m = row._mapping
+    return ProcessRecord(
+        process=process_from_row(row, attrs),
+        colonyname=m["colonyname"],
+        executortype=m["executortype"],
+        executornames=m["executornames"],
+        locationname=m["locationname"],
+        cpu=m["cpu"],
+        mem=m["mem"],
+        funcname=m["funcname"],
+        state=m["state"],
+        assignedexecutorid=m["assignedexecutorid"],
+        submissiontime=m["submissiontime"],
+        starttime=m["starttime"],
+        processgraphid=m["processgraphid"],
+    )
+
+
+def _attributes_of(conn: Connection, processid: str) -> list[models.Attribute]:
+    rows = conn.execute(select(attributes).where(attributes.c.targetid == processid).order_by(attributes.c.attributetype, attributes.c.key))
+    return [attribute_from_row(r) for r in rows]
+
+
+def _with_attributes(conn: Connection, row: Row[Any] | None) -> ProcessRecord | None:
+    if row is None:
+        return None
+    attrs = _attributes_of(conn, row._mapping["processid"]) if row._mapping["hasattributes"] else ()
+    return record_from_row(row, attrs)
+
+
+# --- writes ---------------------------------------------------------------------------------
+def insert_process(conn: Connection, row: dict[str, Any], attrs: Iterable[dict[str, Any]] = ()) -> ProcessRecord:
+    conn.execute(insert(processes), [row])
+    attr_rows = list(attrs)
+    if attr_rows:
+        conn.execute(insert(attributes), attr_rows)
+    return get_record(conn, row["processid"])  # type: ignore[return-value]
+
+
+_claim_candidate = (
+    select(P.processid)
+    .where(
+        P.colonyname == bindparam("b_colonyname"),
+        P.executortype == bindparam("b_executortype"),
+        P.state == WAITING,
+        P.waitforparents == False,  # noqa: E712 (SQL expression)
+        or_(P.executornames == "", P.executornames.like(bindparam("b_namepattern"), escape="\\")),
+        or_(P.locationname == "", P.locationname == bindparam("b_locationname")),
+        P.cpu <= bindparam("b_availablecpu"),
+        P.mem <= bindparam("b_availablemem"),
+    )
+    .order_by(P.prioritytime)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+    .scalar_subquery()
+)
+
+_claim = (
+    update(processes)
+    .where(P.processid == _claim_candidate, P.state == WAITING)
+    .values(
+        state=RUNNING,
+        isassigned=True,
+        assignedexecutorid=bindparam("b_executorid"),
+        starttime=bindparam("b_now"),
+        endtime=0,
+        execdeadline=case((P.maxexectime > 0, bindparam("b_now") + P.maxexectime * NS), else_=0),
+    )
+    .returning(*processes.c)
+)
+
+
+def _like_pattern(fragment: str) -> str:
+    escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def claim(
+    conn: Connection,
+    *,
+    colonyname: str,
+    executortype: str,
+    executorname: str,
+    executorid: str,
+    locationname: str,
+    availablecpu: int,
+    availablemem: int,
+    now: int,
+) -> ProcessRecord | None:
+    """Atomically assign the first matching waiting process (prioritytime order) to an executor."""
+    row = conn.execute(
+        _claim,
+        {
+            "b_colonyname": colonyname,
+            "b_executortype": executortype,
+            "b_namepattern": _like_pattern(_json.encode(executorname).decode()),
+            "b_locationname": locationname.lower(),
+            "b_availablecpu": availablecpu,
+            "b_availablemem": availablemem,
+            "b_executorid": executorid,
+            "b_now": now,
+        },
+    ).first()
+    if row is None:
+        return None
+    if row._mapping["hasattributes"]:
+        conn.execute(update(attributes).where(attributes.c.targetid == row._mapping["processid"]).values(state=RUNNING))
+    return _with_attributes(conn, row)
+
+
+def close(
+    conn: Connection,
+    *,
+    processid: str,
+    executorid: str,
+    state: int,
+    now: int,
+    output: bytes | None = None,
+    errors: bytes | None = None,
+) -> ProcessRecord | None:
+    """RUNNING → SUCCESS/FAILED, only by the assigned executor; None if that does not hold."""
+    values: dict[str, Any] = {"state": state, "endtime": now, "execdeadline": 0}
+    if output is not None:
+        values["output"] = output.decode()
+    if errors is not None:
+        values["errors"] = errors.decode()
+    row = conn.execute(
+        update(processes)
+        .where(P.processid == processid, P.assignedexecutorid == executorid, P.state == RUNNING)
+        .values(**values)
+        .returning(*processes.c)
+    ).first()
+    if row is None:
+        return None
+    if row._mapping["hasattributes"]:
+        conn.execute(update(attributes).where(attributes.c.targetid == processid).values(state=state))
+    return _with_attributes(conn, row)
+
+
+def set_output(conn: Connection, *, processid: str, executorid: str, output: bytes) -> bool:
+    result = conn.execute(
+        update(processes)
+        .where(P.processid == processid, P.assignedexecutorid == executorid, P.state == RUNNING)
+        .values(output=output.decode())
+    )
+    return result.rowcount == 1
+
+
+def fail_waiting(conn: Connection, *, processid: str, now: int, errors: bytes) -> ProcessRecord | None:
+    row = conn.execute(
+        update(processes)
+        .where(P.processid == processid, P.state == WAITING)
+        .values(state=FAILED, endtime=now, waitdeadline=0, errors=errors.decode())
+        .returning(*processes.c)
+    ).first()
+    return _with_attributes(conn, row)
+
+
+def release(conn: Connection, *, processid: str, now: int, count_retry: bool) -> ProcessRecord | None:
+    """RUNNING → WAITING (exec deadline passed or executor removed); keeps the prioritytime."""
+    values: dict[str, Any] = {
+        "state": WAITING,
+        "isassigned": False,
+        "assignedexecutorid": "",
+        "endtime": now,
+        "execdeadline": 0,
+        "waitdeadline": case((P.maxwaittime > 0, now + P.maxwaittime * NS), else_=0),
+    }
+    if count_retry:
+        values["retries"] = P.retries + 1
+    row = conn.execute(
+        update(processes).where(P.processid == processid, P.state == RUNNING).values(**values).returning(*processes.c)
+    ).first()
+    return _with_attributes(conn, row)
+
+
+def fail_running(conn: Connection, *, processid: str, now: int, errors: bytes) -> ProcessRecord | None:
+    row = conn.execute(
+        update(processes)
+        .where(P.processid == processid, P.state == RUNNING)
+        .values(state=FAILED, endtime=now, execdeadline=0, errors=errors.decode())
+        .returning(*processes.c)
+    ).first()
+    return _with_attributes(conn, row)
+
+
+def cancel(conn: Connection, *, processid: str, now: int) -> ProcessRecord | None:
+    row = conn.execute(
+        update(processes)
+        .where(P.processid == processid, P.state.in_((WAITING, RUNNING)))
+        .values(state=models.CANCELLED, endtime=now, execdeadline=0, waitdeadline=0)
+        .returning(*processes.c)
+    ).first()
+    return _with_attributes(conn, row)
+
+
+def remove(conn: Connection, processid: str) -> int:
+    conn.execute(delete(attributes).where(attributes.c.targetid == processid))
+    return conn.execute(delete(processes).where(P.processid == processid)).rowcount
+
+
+def remove_all(conn: Connection, colonyname: str, state: int | None) -> int:
+    where = [P.colonyname == colonyname, P.processgraphid == ""]
+    if state is None:
+        where.append(P.state != RUNNING)
+    else:
+        where.append(P.state == state)
+    ids = select(P.processid).where(*where)
+    conn.execute(delete(attributes).where(attributes.c.targetid.in_(ids)))
+    return conn.execute(delete(processes).where(*where)).rowcount
+
+
+def release_executor_processes(conn: Connection, executorid: str, now: int) -> list[ProcessRecord]:
+    """An executor left: its running processes go back to the queue (not counted as a retry)."""
+    ids = conn.execute(select(P.processid).where(P.assignedexecutorid == executorid, P.state == RUNNING)).scalars().all()
+    released = [release(conn, processid=pid, now=now, count_retry=False) for pid in ids]
+    return [r for r in released if r is not None]
+
+
+def add_attribute(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(delete(attributes).where(attributes.c.attributeid == row["attributeid"]))
+    conn.execute(insert(attributes), [row])
+    conn.execute(update(processes).where(P.processid == row["targetid"]).values(hasattributes=True))
+
+
+def update_function_stats(conn: Connection, *, colonyname: str, executorname: str, funcname: str, waittime: float, exectime: float) -> None:
+    """Upstream's statistics: true min/max, and avg = (old avg + new) / 2."""
+    row = conn.execute(
+        select(functions).where(
+            functions.c.colonyname == colonyname,
+            functions.c.executorname == executorname,
+            functions.c.funcname == funcname,
+        )
+    ).first()
+    if row is None:
+        return
+    m = row._mapping
+    first = m["counter"] == 0
+    conn.execute(
+        update(functions)
+        .where(functions.c.functionid == m["functionid"])
+        .values(
+            counter=m["counter"] + 1,
+            minwaittime=waittime if first else min(m["minwaittime"], waittime),
+            maxwaittime=waittime if first else max(m["maxwaittime"], waittime),
+            minexectime=exectime if first else min(m["minexectime"], exectime),
+            maxexectime=exectime if first else max(m["maxexectime"], exectime),
+            avgwaittime=waittime if first else (m["avgwaittime"] + waittime) / 2,
+            avgexectime=exectime if first else (m["avgexectime"] + exectime) / 2,
+        )
+    )
+
+
+# --- reads ----------------------------------------------------------------------------------
+def get_record(conn: Connection, processid: str) -> ProcessRecord | None:
+    return _with_attributes(conn, conn.execute(select(processes).where(P.processid == processid)).first())
+
+
+def get_attribute(conn: Connection, attributeid: str) -> models.Attribute | None:
+    row = conn.execute(select(attributes).where(attributes.c.attributeid == attributeid)).first()
+    return attribute_from_row(row) if row else None
+
+
+def list_processes(
+    conn: Connection,
+    *,
+    colonyname: str,
+    state: int,
+    count: int,
+    executortype: str = "",
+    label: str = "",
+    initiatorname: str = "",
+) -> list[models.Process]:
+    query = select(processes).where(P.colonyname == colonyname, P.state == state)
+    if executortype:
+        query = query.where(P.executortype == executortype)
+    if label:
+        query = query.where(P.label == label)
+    if initiatorname:
+        query = query.where(P.initiatorname == initiatorname)
+    if state in (WAITING, RUNNING):
+        query = query.order_by(P.prioritytime)
+    else:
+        query = query.order_by(P.endtime.desc())
+    rows = conn.execute(query.limit(count)).all()
+    return [_with_attributes(conn, r).process for r in rows]  # type: ignore[union-attr]
+
+
+def history(conn: Connection, *, colonyname: str, executorid: str, since_ns: int, state: int) -> list[models.Process]:
+    query = select(processes).where(P.colonyname == colonyname, P.submissiontime >= since_ns, P.state == state)
+    if executorid:
+        query = query.where(P.assignedexecutorid == executorid)
+    rows = conn.execute(query.order_by(P.submissiontime)).all()
+    return [_with_attributes(conn, r).process for r in rows]  # type: ignore[union-attr]
+
+
+def count_by_state(conn: Connection, colonyname: str | None) -> dict[int, int]:
+    query = select(P.state, func.count()).group_by(P.state)
+    if colonyname is not None:
+        query = query.where(P.colonyname == colonyname)
+    return {state: n for state, n in conn.execute(query)}
+
+
+def expired_waiting(conn: Connection, now: int, limit: int = 1000) -> list[str]:
+    return list(
+        conn.execute(
+            select(P.processid).where(P.state == WAITING, P.waitdeadline > 0, P.waitdeadline < now).order_by(P.waitdeadline).limit(limit)
+        ).scalars()
+    )
+
+
+def expired_running(conn: Connection, now: int, limit: int = 1000) -> list[tuple[str, int, int]]:
+    rows = conn.execute(
+        select(P.processid, P.retries, P.maxretries)
+        .where(P.state == RUNNING, P.execdeadline > 0, P.execdeadline < now)
+        .order_by(P.execdeadline)
+        .limit(limit)
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
