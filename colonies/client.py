@@ -7,10 +7,9 @@ also accept a `Process`. `prvkey=` overrides the client's key for one call.
 from __future__ import annotations
 
 import asyncio
-import functools
 import math
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiohttp
@@ -170,9 +169,12 @@ class AsyncClient:
     async def rpc(
         self, msg: messages.Msg, prvkey: str | None = None, timeout: float | None = None
     ) -> tuple[str, bytes]:
-        """Send one message; returns (payloadtype, payload JSON) or raises RPCError."""
+        """Send one message; returns (payloadtype, payload JSON) or raises RPCError.
+
+        `timeout` (seconds) replaces the client's default HTTP timeout for this call."""
         body = wire.build_request(msg, self._key(msg.msgtype, prvkey))
-        request_timeout = aiohttp.ClientTimeout(total=timeout) if timeout is not None else None
+        # Always explicit: aiohttp reads timeout=None as "no timeout at all".
+        request_timeout = aiohttp.ClientTimeout(total=timeout) if timeout is not None else self._timeout
         async with self._http().post(self._api, data=body, headers=_HEADERS, timeout=request_timeout) as resp:
             raw = await resp.read()
             status = resp.status
@@ -534,19 +536,20 @@ class AsyncClient:
             stop_states = TERMINAL_STATES if state in TERMINAL_STATES else ()
         watched = [state] + [s for s in dict.fromkeys(stop_states) if s != state]
         tasks = {
-            asyncio.ensure_future(self._wait_state(processid, s, timeout, executortype, key)): s for s in watched
+            asyncio.create_task(self._wait_state(processid, s, timeout, executortype, key)): s for s in watched
         }
-        pending: set[asyncio.Future[Process]] = set(tasks)
+        pending = set(tasks)
         try:
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                errors = {tasks[task]: task.exception() for task in done}
                 for task in done:
-                    if task.exception() is None:
+                    if errors[tasks[task]] is None:
                         return task.result()
-                    # Subscriptions to extra states are best effort (an older node may refuse one).
-                    if tasks[task] == state:
-                        raise task.exception()  # type: ignore[misc]
-            raise TimeoutError(f"process {processid} did not reach state {state}")
+                # Subscriptions to extra states are best effort (an older node may refuse one).
+                if errors.get(state) is not None:
+                    raise errors[state]  # type: ignore[misc]
+            raise TimeoutError(f"process {processid} did not reach state {state} in {timeout} s")
         finally:
             for task in pending:
                 task.cancel()
@@ -563,21 +566,23 @@ class AsyncClient:
         )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        timed_out = TimeoutError(f"process {processid} did not reach state {state} in {timeout} s")
         async with self._http().ws_connect(_ws_url(self.url), timeout=aiohttp.ClientWSTimeout(ws_close=5.0)) as ws:
             await ws.send_str(wire.build_request(msg, key).decode())
-            while True:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise TimeoutError(f"process {processid} did not reach state {state} in {timeout} s")
-                reply = await ws.receive(timeout=remaining)
+            while (remaining := deadline - loop.time()) > 0:
+                try:
+                    reply = await ws.receive(timeout=remaining)
+                except asyncio.TimeoutError:
+                    raise timed_out from None
                 if reply.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
                     found = _decode_ws(reply)
                     if found.state == state:
                         return found
-                elif reply.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
-                    raise TimeoutError(f"process {processid} did not reach state {state} in {timeout} s")
                 elif reply.type == aiohttp.WSMsgType.ERROR:
                     raise ConnectionError(f"websocket error: {ws.exception()}")
+                else:  # the node closes the socket when its subscription timeout passes
+                    raise timed_out
+            raise timed_out
 
     async def subscribe_processes(
         self,
@@ -586,7 +591,7 @@ class AsyncClient:
         state: int,
         timeout: float,
         prvkey: str | None = None,
-    ) -> AsyncIterator[Process]:
+    ) -> AsyncGenerator[Process, None]:
         """Yield processes of `executortype` entering `state` until the node ends the subscription
         after `timeout` seconds. The caller must be an executor; upstream ignores `colonyname`."""
         msg = messages.SubscribeProcessesMsg(
@@ -616,10 +621,12 @@ class AsyncClient:
 
 # --- blocking facade ----------------------------------------------------------------------
 def _sync(method: Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, T]]) -> Callable[Concatenate[Client, P], T]:
-    @functools.wraps(method)
-    def call(self: Client, *args: P.args, **kwargs: P.kwargs) -> T:
+    def call(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return self._run(method(self.aio, *args, **kwargs))
 
+    call.__name__ = method.__name__
+    call.__qualname__ = f"Client.{method.__name__}"
+    call.__doc__ = method.__doc__
     return call
 
 
@@ -679,7 +686,8 @@ class Client:
                 except StopAsyncIteration:
                     return
         finally:
-            self._run(agen.aclose())
+            if not self._loop.is_closed():
+                self._run(agen.aclose())
 
     rpc = _sync(AsyncClient.rpc)
     version = _sync(AsyncClient.version)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from functools import lru_cache
 
 import coincurve
 
@@ -27,6 +28,7 @@ def generate_private_key() -> str:
             return raw.hex()
 
 
+@lru_cache(maxsize=1024)  # parsing a key costs more than signing with it
 def _private_key(prvkey: str) -> coincurve.PrivateKey:
     try:
         raw = bytes.fromhex(prvkey)

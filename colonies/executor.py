@@ -180,28 +180,33 @@ class Executor:
             self._stopping = None
             self._loop = None
 
-    def stop(self) -> None:
-        """Stop gracefully: idle long-polls are abandoned, running functions finish and report.
+    def stop(self, abandon_polls: bool = False) -> None:
+        """Stop gracefully: workers take no new work; running functions finish and report, and
+        pending long-polls may still return a process (run too) within `assign_timeout`.
 
-        Safe to call from any thread or a signal handler. A process the node assigns in the very
-        moment an idle poll is abandoned stays RUNNING until its maxexectime releases it.
+        A second call, or `abandon_polls=True`, drops pending polls at once; a process the node
+        assigns in that very moment stays RUNNING until its maxexectime releases it.
+        Safe to call from any thread or a signal handler.
         """
         loop = self._loop
         if loop is None:
             return
         if loop.is_running() and _running_loop() is not loop:
-            loop.call_soon_threadsafe(self._stop_now)
+            loop.call_soon_threadsafe(self._stop_now, abandon_polls)
         else:
-            self._stop_now()
+            self._stop_now(abandon_polls)
 
-    def _stop_now(self) -> None:
-        if self._stopping is not None:
-            self._stopping.set()
-        for task in list(self._idle):
-            task.cancel()
+    def _stop_now(self, abandon_polls: bool) -> None:
+        if self._stopping is None:
+            return
+        if self._stopping.is_set() or abandon_polls:
+            for task in list(self._idle):
+                task.cancel()
+        self._stopping.set()
 
     def start(self, concurrency: int = 1, assign_timeout: int = 10, register: bool = True) -> None:
-        """Blocking entry point for scripts: register, run until SIGINT/SIGTERM, close the client."""
+        """Blocking entry point for scripts: register, run until SIGINT/SIGTERM (twice: at once),
+        close the client."""
 
         async def main() -> None:
             loop = asyncio.get_running_loop()
@@ -242,8 +247,9 @@ class Executor:
         try:
             return await task
         except asyncio.CancelledError:
-            if self._stopping is not None and self._stopping.is_set() and task.cancelled():
-                return None
+            current = asyncio.current_task()
+            if task.cancelled() and not (current and current.cancelling()):
+                return None  # only the poll was dropped by stop()
             raise
         except RPCError as err:
             if err.status == 404:

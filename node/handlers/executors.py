@@ -75,6 +75,8 @@ async def add_executor(call: Call, msg: AddExecutorMsg) -> models.Executor:
         dq.upsert_executor(conn, stored, now)
 
     await call.node.db.write(write)
+    if old is not None:
+        directory.forget_functions_of(old.colonyname, old.executorname)
     directory.put_executor(stored)
     return stored
 
@@ -128,10 +130,11 @@ async def remove_executor(call: Call, msg: ExecutorNameMsg) -> dict[str, Any]:
 
     def write(conn):  # type: ignore[no-untyped-def]
         dq.unregister_executor(conn, msg.colonyname, msg.executorname)
-        return pq.release_executor_processes(conn, executor.executorid, now)
+        return pq.release_executor_processes(conn, msg.colonyname, executor.executorid, now)
 
     released = await call.node.db.write(write)
     call.node.directory.update_executor(msg.colonyname, msg.executorname, state=UNREGISTERED)
+    call.node.directory.forget_functions_of(msg.colonyname, msg.executorname)
     for record in released:
         call.node.events.publish(record)
     return EMPTY

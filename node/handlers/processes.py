@@ -169,7 +169,7 @@ async def _explain_refusal(call: Call, processid: str, action: str) -> RPCError:
 
 def _stats_updater(call: Call, record: ProcessRecord, now: int):  # type: ignore[no-untyped-def]
     executor = call.node.directory.executor_by_id(record.colonyname, call.caller_id)
-    if executor is None or not record.funcname:
+    if executor is None or (record.colonyname, executor.executorname, record.funcname) not in call.node.directory.functions:
         return None
     waittime = max(record.starttime - record.submissiontime, 0) / 1e9
     exectime = max(now - record.starttime, 0) / 1e9

@@ -131,12 +131,6 @@ def touch_executors(conn: Connection, heard: dict[str, int]) -> None:
         conn.execute(update(executors).where(executors.c.executorid == executorid).values(lastheardfrom=ts))
 
 
-def running_count(conn: Connection, executorid: str) -> int:
-    return len(
-        conn.execute(select(processes.c.processid).where(processes.c.assignedexecutorid == executorid, processes.c.state == RUNNING)).all()
-    )
-
-
 # --- functions ------------------------------------------------------------------------------
 def function_from_row(row: Row[Any]) -> models.Function:
     return models.Function(
@@ -180,6 +174,11 @@ def find_function(conn: Connection, colonyname: str, executorname: str, funcname
         )
     ).first()
     return function_from_row(row) if row else None
+
+
+def function_keys(conn: Connection) -> list[tuple[str, str, str]]:
+    rows = conn.execute(select(functions.c.colonyname, functions.c.executorname, functions.c.funcname))
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def get_function(conn: Connection, functionid: str) -> models.Function | None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import msgspec
 from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
@@ -10,7 +10,8 @@ from sqlalchemy.engine import Connection, Row
 
 from colonies import models
 from colonies.models import FAILED, RUNNING, SUCCESS, WAITING
-from colonies.node.store.schema import attributes, functions, processes
+from colonies.node.store.prepared import Prepared
+from colonies.node.store.schema import assignable, attributes, functions, processes
 from colonies.timefmt import format_ns
 
 P = processes.c
@@ -19,9 +20,8 @@ NS = 1_000_000_000
 _json = msgspec.json.Encoder()
 
 
-def process_from_row(row: Row[Any] | Any, attrs: Sequence[models.Attribute] = ()) -> models.Process:
+def process_from_row(m: Mapping[str, Any], attrs: Sequence[models.Attribute] = ()) -> models.Process:
     """A wire Process; JSON columns are embedded verbatim (msgspec.Raw) instead of re-parsed."""
-    m = row._mapping
     return models.Process(
         processid=m["processid"],
         initiatorid=m["initiatorid"],
@@ -48,8 +48,7 @@ def process_from_row(row: Row[Any] | Any, attrs: Sequence[models.Attribute] = ()
     )
 
 
-def attribute_from_row(row: Row[Any]) -> models.Attribute:
-    m = row._mapping
+def attribute_from_row(m: Mapping[str, Any]) -> models.Attribute:
     return models.Attribute(
         attributeid=m["attributeid"],
         targetid=m["targetid"],
@@ -81,10 +80,9 @@ class ProcessRecord:
     processgraphid: str
 
 
-def record_from_row(row: Row[Any], attrs: Sequence[models.Attribute] = ()) -> ProcessRecord:
-    m = row._mapping
+def record_from_row(m: Mapping[str, Any], attrs: Sequence[models.Attribute] = ()) -> ProcessRecord:
     return ProcessRecord(
-        process=process_from_row(row, attrs),
+        process=process_from_row(m, attrs),
         colonyname=m["colonyname"],
         executortype=m["executortype"],
         executornames=m["executornames"],
@@ -100,25 +98,42 @@ def record_from_row(row: Row[Any], attrs: Sequence[models.Attribute] = ()) -> Pr
     )
 
 
+_attributes_by_target = Prepared(
+    select(attributes).where(attributes.c.targetid == bindparam("b_targetid")).order_by(attributes.c.attributetype, attributes.c.key)
+)
+_attributes_state = Prepared(update(attributes).where(attributes.c.targetid == bindparam("b_targetid")).values(state=bindparam("b_state")))
+_select_process = Prepared(select(processes).where(P.processid == bindparam("b_processid")))
+_insert_process = Prepared(insert(processes))
+_insert_attribute = Prepared(insert(attributes))
+
+
 def _attributes_of(conn: Connection, processid: str) -> list[models.Attribute]:
-    rows = conn.execute(select(attributes).where(attributes.c.targetid == processid).order_by(attributes.c.attributetype, attributes.c.key))
-    return [attribute_from_row(r) for r in rows]
+    return [attribute_from_row(r) for r in _attributes_by_target.all(conn, {"b_targetid": processid})]
 
 
-def _with_attributes(conn: Connection, row: Row[Any] | None) -> ProcessRecord | None:
+def _with_attributes(conn: Connection, row: Mapping[str, Any] | Row[Any] | None) -> ProcessRecord | None:
     if row is None:
         return None
-    attrs = _attributes_of(conn, row._mapping["processid"]) if row._mapping["hasattributes"] else ()
-    return record_from_row(row, attrs)
+    m = row._mapping if isinstance(row, Row) else row
+    attrs = _attributes_of(conn, m["processid"]) if m["hasattributes"] else ()
+    return record_from_row(m, attrs)
+
+
+def _set_attribute_state(conn: Connection, row: Mapping[str, Any] | Row[Any] | None, state: int) -> None:
+    if row is None:
+        return
+    m = row._mapping if isinstance(row, Row) else row
+    if m["hasattributes"]:
+        _attributes_state.run(conn, {"b_targetid": m["processid"], "b_state": state})
 
 
 # --- writes ---------------------------------------------------------------------------------
 def insert_process(conn: Connection, row: dict[str, Any], attrs: Iterable[dict[str, Any]] = ()) -> ProcessRecord:
-    conn.execute(insert(processes), [row])
+    _insert_process.run(conn, row)
     attr_rows = list(attrs)
     if attr_rows:
-        conn.execute(insert(attributes), attr_rows)
-    return get_record(conn, row["processid"])  # type: ignore[return-value]
+        _insert_attribute.run_many(conn, attr_rows)
+    return record_from_row(row, [attribute_from_row(a) for a in attr_rows])
 
 
 _claim_candidate = (
@@ -126,8 +141,7 @@ _claim_candidate = (
     .where(
         P.colonyname == bindparam("b_colonyname"),
         P.executortype == bindparam("b_executortype"),
-        P.state == WAITING,
-        P.waitforparents == False,  # noqa: E712 (SQL expression)
+        assignable,
         or_(P.executornames == "", P.executornames.like(bindparam("b_namepattern"), escape="\\")),
         or_(P.locationname == "", P.locationname == bindparam("b_locationname")),
         P.cpu <= bindparam("b_availablecpu"),
@@ -139,7 +153,7 @@ _claim_candidate = (
     .scalar_subquery()
 )
 
-_claim = (
+_claim = Prepared(
     update(processes)
     .where(P.processid == _claim_candidate, P.state == WAITING)
     .values(
@@ -172,8 +186,8 @@ def claim(
     now: int,
 ) -> ProcessRecord | None:
     """Atomically assign the first matching waiting process (prioritytime order) to an executor."""
-    row = conn.execute(
-        _claim,
+    row = _claim.first(
+        conn,
         {
             "b_colonyname": colonyname,
             "b_executortype": executortype,
@@ -184,12 +198,23 @@ def claim(
             "b_executorid": executorid,
             "b_now": now,
         },
-    ).first()
-    if row is None:
-        return None
-    if row._mapping["hasattributes"]:
-        conn.execute(update(attributes).where(attributes.c.targetid == row._mapping["processid"]).values(state=RUNNING))
+    )
+    _set_attribute_state(conn, row, RUNNING)
     return _with_attributes(conn, row)
+
+
+_close = Prepared(
+    update(processes)
+    .where(P.processid == bindparam("b_processid"), P.assignedexecutorid == bindparam("b_executorid"), P.state == RUNNING)
+    .values(
+        state=bindparam("b_state"),
+        endtime=bindparam("b_now"),
+        execdeadline=0,
+        output=func.coalesce(bindparam("b_output"), P.output),
+        errors=func.coalesce(bindparam("b_errors"), P.errors),
+    )
+    .returning(*processes.c)
+)
 
 
 def close(
@@ -203,21 +228,18 @@ def close(
     errors: bytes | None = None,
 ) -> ProcessRecord | None:
     """RUNNING → SUCCESS/FAILED, only by the assigned executor; None if that does not hold."""
-    values: dict[str, Any] = {"state": state, "endtime": now, "execdeadline": 0}
-    if output is not None:
-        values["output"] = output.decode()
-    if errors is not None:
-        values["errors"] = errors.decode()
-    row = conn.execute(
-        update(processes)
-        .where(P.processid == processid, P.assignedexecutorid == executorid, P.state == RUNNING)
-        .values(**values)
-        .returning(*processes.c)
-    ).first()
-    if row is None:
-        return None
-    if row._mapping["hasattributes"]:
-        conn.execute(update(attributes).where(attributes.c.targetid == processid).values(state=state))
+    row = _close.first(
+        conn,
+        {
+            "b_processid": processid,
+            "b_executorid": executorid,
+            "b_state": state,
+            "b_now": now,
+            "b_output": output.decode() if output is not None else None,
+            "b_errors": errors.decode() if errors is not None else None,
+        },
+    )
+    _set_attribute_state(conn, row, state)
     return _with_attributes(conn, row)
 
 
@@ -237,6 +259,7 @@ def fail_waiting(conn: Connection, *, processid: str, now: int, errors: bytes) -
         .values(state=FAILED, endtime=now, waitdeadline=0, errors=errors.decode())
         .returning(*processes.c)
     ).first()
+    _set_attribute_state(conn, row, FAILED)
     return _with_attributes(conn, row)
 
 
@@ -255,6 +278,7 @@ def release(conn: Connection, *, processid: str, now: int, count_retry: bool) ->
     row = conn.execute(
         update(processes).where(P.processid == processid, P.state == RUNNING).values(**values).returning(*processes.c)
     ).first()
+    _set_attribute_state(conn, row, WAITING)
     return _with_attributes(conn, row)
 
 
@@ -265,6 +289,7 @@ def fail_running(conn: Connection, *, processid: str, now: int, errors: bytes) -
         .values(state=FAILED, endtime=now, execdeadline=0, errors=errors.decode())
         .returning(*processes.c)
     ).first()
+    _set_attribute_state(conn, row, FAILED)
     return _with_attributes(conn, row)
 
 
@@ -275,6 +300,7 @@ def cancel(conn: Connection, *, processid: str, now: int) -> ProcessRecord | Non
         .values(state=models.CANCELLED, endtime=now, execdeadline=0, waitdeadline=0)
         .returning(*processes.c)
     ).first()
+    _set_attribute_state(conn, row, models.CANCELLED)
     return _with_attributes(conn, row)
 
 
@@ -294,9 +320,11 @@ def remove_all(conn: Connection, colonyname: str, state: int | None) -> int:
     return conn.execute(delete(processes).where(*where)).rowcount
 
 
-def release_executor_processes(conn: Connection, executorid: str, now: int) -> list[ProcessRecord]:
+def release_executor_processes(conn: Connection, colonyname: str, executorid: str, now: int) -> list[ProcessRecord]:
     """An executor left: its running processes go back to the queue (not counted as a retry)."""
-    ids = conn.execute(select(P.processid).where(P.assignedexecutorid == executorid, P.state == RUNNING)).scalars().all()
+    ids = conn.execute(
+        select(P.processid).where(P.colonyname == colonyname, P.state == RUNNING, P.assignedexecutorid == executorid)
+    ).scalars().all()
     released = [release(conn, processid=pid, now=now, count_retry=False) for pid in ids]
     return [r for r in released if r is not None]
 
@@ -307,42 +335,57 @@ def add_attribute(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(update(processes).where(P.processid == row["targetid"]).values(hasattributes=True))
 
 
+_function_by_name = Prepared(
+    select(functions).where(
+        functions.c.colonyname == bindparam("b_colonyname"),
+        functions.c.executorname == bindparam("b_executorname"),
+        functions.c.funcname == bindparam("b_funcname"),
+    )
+)
+_function_stats = Prepared(
+    update(functions)
+    .where(functions.c.functionid == bindparam("b_functionid"))
+    .values(
+        counter=bindparam("b_counter"),
+        minwaittime=bindparam("b_minwaittime"),
+        maxwaittime=bindparam("b_maxwaittime"),
+        minexectime=bindparam("b_minexectime"),
+        maxexectime=bindparam("b_maxexectime"),
+        avgwaittime=bindparam("b_avgwaittime"),
+        avgexectime=bindparam("b_avgexectime"),
+    )
+)
+
+
 def update_function_stats(conn: Connection, *, colonyname: str, executorname: str, funcname: str, waittime: float, exectime: float) -> None:
     """Upstream's statistics: true min/max, and avg = (old avg + new) / 2."""
-    row = conn.execute(
-        select(functions).where(
-            functions.c.colonyname == colonyname,
-            functions.c.executorname == executorname,
-            functions.c.funcname == funcname,
-        )
-    ).first()
-    if row is None:
+    m = _function_by_name.first(conn, {"b_colonyname": colonyname, "b_executorname": executorname, "b_funcname": funcname})
+    if m is None:
         return
-    m = row._mapping
     first = m["counter"] == 0
-    conn.execute(
-        update(functions)
-        .where(functions.c.functionid == m["functionid"])
-        .values(
-            counter=m["counter"] + 1,
-            minwaittime=waittime if first else min(m["minwaittime"], waittime),
-            maxwaittime=waittime if first else max(m["maxwaittime"], waittime),
-            minexectime=exectime if first else min(m["minexectime"], exectime),
-            maxexectime=exectime if first else max(m["maxexectime"], exectime),
-            avgwaittime=waittime if first else (m["avgwaittime"] + waittime) / 2,
-            avgexectime=exectime if first else (m["avgexectime"] + exectime) / 2,
-        )
+    _function_stats.run(
+        conn,
+        {
+            "b_functionid": m["functionid"],
+            "b_counter": m["counter"] + 1,
+            "b_minwaittime": waittime if first else min(m["minwaittime"], waittime),
+            "b_maxwaittime": waittime if first else max(m["maxwaittime"], waittime),
+            "b_minexectime": exectime if first else min(m["minexectime"], exectime),
+            "b_maxexectime": exectime if first else max(m["maxexectime"], exectime),
+            "b_avgwaittime": waittime if first else (m["avgwaittime"] + waittime) / 2,
+            "b_avgexectime": exectime if first else (m["avgexectime"] + exectime) / 2,
+        },
     )
 
 
 # --- reads ----------------------------------------------------------------------------------
 def get_record(conn: Connection, processid: str) -> ProcessRecord | None:
-    return _with_attributes(conn, conn.execute(select(processes).where(P.processid == processid)).first())
+    return _with_attributes(conn, _select_process.first(conn, {"b_processid": processid}))
 
 
 def get_attribute(conn: Connection, attributeid: str) -> models.Attribute | None:
     row = conn.execute(select(attributes).where(attributes.c.attributeid == attributeid)).first()
-    return attribute_from_row(row) if row else None
+    return attribute_from_row(row._mapping) if row else None
 
 
 def list_processes(

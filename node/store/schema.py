@@ -128,17 +128,17 @@ processes = Table(
     Column("output", Text, nullable=False, default="[]"),
     Column("errors", Text, nullable=False, default="[]"),
 )
-_assignable = text("state = 0 AND waitforparents = false")
+# Literal (not bound) so the planner can prove a query matches the partial index below.
+assignable = text("state = 0 AND waitforparents = false")
 Index(
     "processes_assign",
     processes.c.colonyname,
     processes.c.executortype,
     processes.c.prioritytime,
-    sqlite_where=_assignable,
-    postgresql_where=_assignable,
+    sqlite_where=assignable,
+    postgresql_where=assignable,
 )
 Index("processes_by_state", processes.c.colonyname, processes.c.state, processes.c.prioritytime)
-Index("processes_by_submission", processes.c.colonyname, processes.c.submissiontime)
 Index(
     "processes_waitdeadline",
     processes.c.waitdeadline,
@@ -151,7 +151,6 @@ Index(
     sqlite_where=text("state = 1 AND execdeadline > 0"),
     postgresql_where=text("state = 1 AND execdeadline > 0"),
 )
-Index("processes_by_assignee", processes.c.assignedexecutorid, processes.c.state)
 
 attributes = Table(
     "attributes",

@@ -1,0 +1,62 @@
+"""Shared fixtures: one real node per session on a free loopback port, a fresh colony per test."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Iterator
+
+import pytest
+
+from colonies import crypto, dev
+from tests.support.nodes import RunningNode, start_node
+from tests.support.rpc import call
+
+
+@pytest.fixture(scope="session")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
+    running = start_node(tmp_path_factory.mktemp("node"))
+    yield running
+    running.stop()
+
+
+@dataclass
+class Member:
+    name: str
+    prvkey: str
+    id: str
+
+
+@dataclass
+class ColonyFixture:
+    url: str
+    name: str
+    owner_prvkey: str
+    colonyid: str
+
+    def add_executor(self, executortype: str = "test", name: str | None = None, approve: bool = True, **fields: object) -> Member:
+        prvkey = crypto.generate_private_key()
+        executor_id = crypto.id_from_private_key(prvkey)
+        name = name or f"executor-{secrets.token_hex(4)}"
+        executor = {"executorid": executor_id, "executortype": executortype, "executorname": name, "colonyname": self.name, **fields}
+        call(self.url, {"msgtype": "addexecutormsg", "executor": executor}, self.owner_prvkey)
+        if approve:
+            call(self.url, {"msgtype": "approveexecutormsg", "colonyname": self.name, "executorname": name}, self.owner_prvkey)
+        return Member(name, prvkey, executor_id)
+
+    def add_user(self, name: str | None = None) -> Member:
+        prvkey = crypto.generate_private_key()
+        user_id = crypto.id_from_private_key(prvkey)
+        name = name or f"user-{secrets.token_hex(4)}"
+        user = {"colonyname": self.name, "userid": user_id, "name": name, "email": "", "phone": ""}
+        call(self.url, {"msgtype": "addusermsg", "user": user}, self.owner_prvkey)
+        return Member(name, prvkey, user_id)
+
+
+@pytest.fixture
+def colony(node: RunningNode) -> Iterator[ColonyFixture]:
+    owner = crypto.generate_private_key()
+    colonyid = crypto.id_from_private_key(owner)
+    name = f"colony-{secrets.token_hex(6)}"
+    call(node.url, {"msgtype": "addcolonymsg", "colony": {"colonyid": colonyid, "name": name}}, dev.SERVER_PRVKEY)
+    yield ColonyFixture(node.url, name, owner, colonyid)
+    call(node.url, {"msgtype": "removecolonymsg", "colonyname": name}, dev.SERVER_PRVKEY)
