@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 # A batch larger than this is split: keeps one transaction (and the replies it holds back) short.
 MAX_BATCH = 256
+CHECKPOINT_INTERVAL = 0.5
 
 
 class StoreClosed(RuntimeError):
@@ -49,6 +50,7 @@ class Database:
         self._writer_task: asyncio.Task[None] | None = None
         # inline mode: one long-lived connection, used only from the event loop thread
         self._conn: Connection | None = engine.connect() if inline else None
+        self._checkpoint_task: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, url: str, *, inline: bool = True) -> "Database":
@@ -57,9 +59,11 @@ class Database:
             dialect = "sqlite"
         else:
             raise ValueError(f"Unsupported store URL {url!r}: use sqlite:///PATH")
+        await asyncio.get_running_loop().run_in_executor(None, metadata.create_all, engine)
         db = cls(engine, dialect=dialect, inline=inline)
-        await asyncio.get_running_loop().run_in_executor(db._write_thread, metadata.create_all, engine)
         db._writer_task = asyncio.create_task(db._writer_loop(), name="store-writer")
+        if dialect == "sqlite":
+            db._checkpoint_task = asyncio.create_task(db._checkpoint_loop(), name="store-checkpoint")
         return db
 
     async def read(self, op: Op[T]) -> T:
@@ -82,6 +86,12 @@ class Database:
         self._wakeup.set()
         if self._writer_task is not None:
             await self._writer_task
+        if self._checkpoint_task is not None:
+            self._checkpoint_task.cancel()
+            try:
+                await self._checkpoint_task
+            except asyncio.CancelledError:
+                pass
         self._write_thread.shutdown(wait=True)
         self._read_threads.shutdown(wait=True)
         if self._conn is not None:
@@ -123,6 +133,25 @@ class Database:
                         future.set_exception(value)
             if self._closed:
                 return
+
+    async def _checkpoint_loop(self) -> None:
+        """Move WAL pages into the database file off the event loop (that is where fsync waits)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(CHECKPOINT_INTERVAL)
+            try:
+                await loop.run_in_executor(self._write_thread, self._checkpoint)
+            except Exception:
+                log.exception("WAL checkpoint failed")
+
+    def _checkpoint(self) -> None:
+        raw = self.engine.raw_connection()  # autocommit DBAPI connection: no transaction around it
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            cursor.close()
+        finally:
+            raw.close()
 
     def _run_batch(self, ops: list[Op[Any]]) -> list[tuple[bool, Any]]:
         try:
@@ -171,6 +200,8 @@ def _sqlite_engine(url: str) -> Engine:
         # WAL + NORMAL: a killed process loses nothing committed; an OS crash may lose the last commits.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        # checkpoints run in a background thread (Database._checkpoint_loop), never inside a commit
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute("PRAGMA foreign_keys=OFF")
         cursor.close()
 

@@ -1,0 +1,149 @@
+"""The `colonies` command: wiring only; the logic lives in the sibling modules."""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from colonies import dev as dev_ids
+from colonies.node.config import NodeConfig
+
+from . import output
+from .node_config import ConfigError, build_dev_config, build_server_config, ensure_data_dir
+from .serve import ServedNode, run, serve
+from .version import build_info
+
+# Locals stay hidden in tracebacks: they may hold private keys from the config.
+app = typer.Typer(
+    name="colonies",
+    help="ColonyOS Colonies in Python: run a node, manage colonies, processes and files.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+server_app = typer.Typer(help="Run a production Colonies server (node).", no_args_is_help=True)
+app.add_typer(server_app, name="server")
+
+PortOption = Annotated[
+    int | None,
+    typer.Option("--port", "-p", min=0, max=65535, help="HTTP port (0 picks a free one)."),
+]
+
+
+def _fail(message: str) -> NoReturn:
+    output.error(message)
+    raise typer.Exit(code=1)
+
+
+def _run_node(config: NodeConfig, on_ready: Callable[[ServedNode], None]) -> None:
+    try:
+        ensure_data_dir(config)
+        run(serve(config, on_ready))
+    except KeyboardInterrupt:
+        pass
+    except OSError as err:  # typically: address already in use
+        _fail(f"cannot run the node on {config.host}:{config.port}: {err}")
+
+
+@app.callback()
+def root(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", envvar="COLONIES_VERBOSE", help="Log at INFO level.")
+    ] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def dev(
+    port: PortOption = None,
+    host: Annotated[str, typer.Option("--host", help="Loopback address to bind.")] = "127.0.0.1",
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", file_okay=False, help="Keep data here (default: a temporary dir, removed on exit)."),
+    ] = None,
+    store_url: Annotated[
+        str | None,
+        typer.Option("--store-url", envvar="COLONIES_STORE_URL", help="Database URL (default: SQLite in the data dir)."),
+    ] = None,
+) -> None:
+    """Run a dev node on loopback with the well-known dev colony, user and executor.
+
+    The port comes from --port, else COLONIES_SERVER_PORT, else 50080.
+    """
+    try:
+        config = build_dev_config(
+            data_dir=str(data_dir) if data_dir else "", host=host, port=port, store_url=store_url
+        )
+    except ConfigError as err:
+        _fail(str(err))
+    with contextlib.ExitStack() as stack:
+        if data_dir is None:
+            tmp = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="colonies-dev-", ignore_cleanup_errors=True)
+            )
+            config = dataclasses.replace(config, data_dir=tmp)
+        kept = "kept" if data_dir else "removed on exit"
+
+        def announce(node: ServedNode) -> None:
+            output.print_plain(
+                ["# colonies dev: paste these lines into a shell to use this node"]
+                + output.export_lines(dev_ids.client_env(config.host, node.port))
+            )
+            output.ready(
+                f"dev node at {node.url}, colony {dev_ids.COLONY_NAME}, "
+                f"data in {config.data_dir} ({kept}); Ctrl-C stops it"
+            )
+
+        _run_node(config, announce)
+
+
+@server_app.command("start")
+def server_start(
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", exists=True, dir_okay=False, help="TOML node config (see configs/)."),
+    ] = None,
+    port: PortOption = None,
+    host: Annotated[str | None, typer.Option("--host", help="Address to bind (overrides config and env).")] = None,
+) -> None:
+    """Run a node from a TOML config; COLONIES_* env vars override it, flags override both."""
+    try:
+        config = build_server_config(config_file, host=host, port=port)
+    except ConfigError as err:
+        _fail(str(err))
+
+    def announce(node: ServedNode) -> None:
+        output.ready(f"colonies node at {node.url}, server id {config.server_id}")
+
+    _run_node(config, announce)
+
+
+@app.command()
+def version(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print the package version and build information."""
+    info = build_info()
+    if as_json:
+        output.print_plain([json.dumps(info)])
+        return
+    output.print_plain(
+        [
+            f"colonies {info['version']}",
+            f"build version: {info['buildversion']}",
+            f"build time:    {info['buildtime']}",
+            f"python:        {info['python']} on {info['platform']}",
+            f"event loop:    {info['eventloop']}",
+        ]
+    )

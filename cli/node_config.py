@@ -1,0 +1,166 @@
+"""Assemble the NodeConfig that `colonies dev` and `colonies server start` run, without serving.
+
+Precedence for `server start`: TOML file < COLONIES_* environment < command-line flags.
+"""
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from colonies import crypto, dev
+from colonies.node.config import DEFAULT_PORT, NodeConfig, load_config
+
+from .version import package_version
+
+DEV_PORT_ENV = "COLONIES_SERVER_PORT"
+STORE_URL_ENV = "COLONIES_STORE_URL"
+LOOPBACK_HOST = "127.0.0.1"
+
+
+class ConfigError(Exception):
+    """A configuration the CLI refuses to start with; the message is shown to the user as is."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _port(raw: str | int, source: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ConfigError(f"{source}: port must be a number, got {raw!r}") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{source}: port must be 0..65535, got {port}")
+    return port
+
+
+def dev_port(flag: int | None, env: Mapping[str, str]) -> int:
+    """--port, else COLONIES_SERVER_PORT (what `colonies dev` exports), else 50080."""
+    if flag is not None:
+        return _port(flag, "--port")
+    raw = env.get(DEV_PORT_ENV, "").strip()
+    return _port(raw, DEV_PORT_ENV) if raw else DEFAULT_PORT
+
+
+def _with_build_info(config: NodeConfig) -> NodeConfig:
+    if config.build_version:
+        return config
+    return dataclasses.replace(config, build_version=package_version())
+
+
+def build_dev_config(
+    *,
+    data_dir: str,
+    host: str = LOOPBACK_HOST,
+    port: int | None = None,
+    store_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> NodeConfig:
+    """The config of a throw-away dev node; only loopback hosts, since the dev keys are public."""
+    environ = os.environ if env is None else env
+    if not is_loopback(host):
+        raise ConfigError(
+            f"colonies dev binds loopback only (got --host {host}): its keys are public. "
+            "Use `colonies server start --config FILE` with your own server key instead."
+        )
+    config = NodeConfig(
+        host=host,
+        port=dev_port(port, environ),
+        store_url=store_url if store_url is not None else environ.get(STORE_URL_ENV, ""),
+        data_dir=data_dir,
+        server_id=dev.SERVER_ID,
+        dev=True,
+        build_version=environ.get("BUILD_VERSION", ""),
+        build_time=environ.get("BUILD_TIME", ""),
+    )
+    return _with_build_info(config)
+
+
+def _is_id(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def resolve_server_id(config: NodeConfig) -> str:
+    """server_id, or the id of server_prvkey; both given must agree."""
+    server_id = config.server_id.strip().lower()
+    if config.server_prvkey:
+        try:
+            derived = crypto.id_from_private_key(config.server_prvkey.strip())
+        except ValueError:
+            raise ConfigError("server_prvkey is not a valid private key (64 hex characters)") from None
+        if server_id and server_id != derived:
+            raise ConfigError("server_id does not match the id of server_prvkey; set only one of them")
+        return derived
+    if not server_id:
+        raise ConfigError(
+            "no server id: set server_id or server_prvkey in the config file "
+            "(or COLONIES_SERVER_ID / COLONIES_SERVER_PRVKEY); `colonies dev` needs none"
+        )
+    if not _is_id(server_id):
+        raise ConfigError("server_id must be 64 hex characters (the colonies id of the server owner)")
+    return server_id
+
+
+def _check_tls(config: NodeConfig) -> None:
+    if bool(config.tls_cert) != bool(config.tls_key):
+        raise ConfigError("TLS needs both tls_cert and tls_key")
+    for name in ("tls_cert", "tls_key"):
+        path = getattr(config, name)
+        if path and not Path(path).is_file():
+            raise ConfigError(f"{name}: no such file: {path}")
+
+
+def _check_public_keys(config: NodeConfig) -> None:
+    # The dev identities are published; a node owned by them must not be reachable off-host.
+    if is_loopback(config.host):
+        return
+    if config.dev:
+        raise ConfigError(f"dev = true binds loopback only (host is {config.host})")
+    if config.server_id == dev.SERVER_ID:
+        raise ConfigError(f"the public dev server id may only be used on loopback (host is {config.host})")
+
+
+def build_server_config(
+    path: str | os.PathLike[str] | None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+) -> NodeConfig:
+    """TOML file (optional), then COLONIES_* env, then flags; validated for a production start."""
+    try:
+        config = load_config(path, None if env is None else dict(env))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: invalid TOML: {err}") from None
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"invalid configuration value: {err}") from None
+    if host is not None:
+        config = dataclasses.replace(config, host=host)
+    config = dataclasses.replace(
+        config,
+        port=_port(port if port is not None else config.port, "--port" if port is not None else "port"),
+        server_id=resolve_server_id(config),
+    )
+    if not config.host:
+        raise ConfigError("host must not be empty")
+    _check_tls(config)
+    _check_public_keys(config)
+    return _with_build_info(config)
+
+
+def ensure_data_dir(config: NodeConfig) -> None:
+    """Create data_dir when the embedded SQLite store will live there."""
+    if not config.store_url and config.data_dir:
+        Path(config.data_dir).mkdir(parents=True, exist_ok=True)

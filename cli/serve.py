@@ -1,0 +1,78 @@
+"""Run one node until SIGINT/SIGTERM, then stop it cleanly."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, Protocol
+
+from colonies.node.config import NodeConfig
+
+
+class ServedNode(Protocol):
+    port: int
+    url: str
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def bootstrap_dev(self) -> None: ...
+
+
+NodeFactory = Callable[[NodeConfig], ServedNode]
+
+
+def _default_factory(config: NodeConfig) -> ServedNode:
+    # Imported here so `colonies --help` and `colonies version` never load the server.
+    from colonies.node.server import Node
+
+    return Node(config)
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):
+            pass  # not the main thread / no Unix signals: Ctrl-C still raises KeyboardInterrupt
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def serve(
+    config: NodeConfig,
+    on_ready: Callable[[ServedNode], None],
+    *,
+    stop: asyncio.Event | None = None,
+    node_factory: NodeFactory | None = None,
+) -> None:
+    """Start the node (bootstrap the dev identities if config.dev), announce, wait for `stop`."""
+    stop = stop if stop is not None else asyncio.Event()
+    node = (node_factory or _default_factory)(config)
+    with stop_on_signals(stop):
+        await node.start()
+        try:
+            if config.dev:
+                await node.bootstrap_dev()
+            on_ready(node)
+            await stop.wait()
+        finally:
+            await node.stop()
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` on uvloop when it is installed, else on the default asyncio loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)

@@ -1,0 +1,343 @@
+"""CLI config assembly, the serve loop (with a fake node) and the typer app; no server is started."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from colonies import crypto, dev
+from colonies.cli import serve as serve_mod
+from colonies.cli.main import app
+from colonies.cli.node_config import (
+    ConfigError,
+    build_dev_config,
+    build_server_config,
+    dev_port,
+    is_loopback,
+    resolve_server_id,
+)
+from colonies.cli.output import export_lines
+from colonies.cli.version import package_version
+from colonies.node.config import DEFAULT_PORT, NodeConfig, load_config
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+OWNER_KEY = "1" * 64
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("COLONIES_") or name in ("BUILD_VERSION", "BUILD_TIME"):
+            monkeypatch.delenv(name)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "node.toml"
+    path.write_text(text)
+    return path
+
+
+# --- load_config -------------------------------------------------------------------------------
+
+def test_load_config_reads_node_table_and_coerces(tmp_path: Path) -> None:
+    path = write(tmp_path, '[node]\nport = 6000\ntimeout_check_interval = 2\ndev = true\nfoo = "bar"\n')
+    config = load_config(path, env={})
+    assert config.port == 6000
+    assert config.timeout_check_interval == 2.0 and isinstance(config.timeout_check_interval, float)
+    assert config.dev is True
+    assert config.extra == {"foo": "bar"}
+    assert config.host == "127.0.0.1"
+
+
+def test_load_config_reads_top_level_keys(tmp_path: Path) -> None:
+    path = write(tmp_path, 'host = "127.0.0.2"\nport = 6001\n')
+    config = load_config(path, env={})
+    assert (config.host, config.port) == ("127.0.0.2", 6001)
+
+
+def test_env_overrides_toml_and_empty_env_is_ignored(tmp_path: Path) -> None:
+    path = write(tmp_path, '[node]\nport = 6000\ndata_dir = "/a"\nallow_executor_reregister = false\n')
+    env = {
+        "COLONIES_SERVER_PORT": "6002",
+        "COLONIES_DATA_DIR": "",
+        "COLONIES_ALLOW_EXECUTOR_REREGISTER": "true",
+        "COLONIES_STALE_EXECUTOR_DURATION": "30",
+    }
+    config = load_config(path, env=env)
+    assert config.port == 6002
+    assert config.data_dir == "/a"
+    assert config.allow_executor_reregister is True
+    assert config.stale_executor_duration == 30
+
+
+def test_load_config_defaults_without_file() -> None:
+    config = load_config(None, env={})
+    assert config == NodeConfig()
+    assert config.resolved_store_url() == "sqlite:///colonies.db"
+
+
+# --- server start config -----------------------------------------------------------------------
+
+def test_server_config_precedence_file_env_flags(tmp_path: Path) -> None:
+    path = write(tmp_path, f'[node]\nhost = "127.0.0.3"\nport = 6000\nserver_id = "{dev.ID}"\n')
+    assert build_server_config(path, env={}).port == 6000
+    env = {"COLONIES_SERVER_PORT": "6001", "COLONIES_SERVER_HOST_BIND": "127.0.0.4"}
+    from_env = build_server_config(path, env=env)
+    assert (from_env.host, from_env.port) == ("127.0.0.4", 6001)
+    from_flags = build_server_config(path, host="127.0.0.5", port=6002, env=env)
+    assert (from_flags.host, from_flags.port) == ("127.0.0.5", 6002)
+    assert from_flags.server_id == dev.ID
+
+
+def test_server_config_derives_id_from_private_key(tmp_path: Path) -> None:
+    path = write(tmp_path, f'[node]\nserver_prvkey = "{OWNER_KEY}"\n')
+    assert build_server_config(path, env={}).server_id == crypto.id_from_private_key(OWNER_KEY)
+    env = {"COLONIES_SERVER_PRVKEY": dev.SERVER_PRVKEY}
+    assert build_server_config(None, env=env).server_id == dev.SERVER_ID
+
+
+def test_server_config_fills_build_version(tmp_path: Path) -> None:
+    path = write(tmp_path, f'server_id = "{dev.ID}"\n')
+    assert build_server_config(path, env={}).build_version == package_version()
+    assert build_server_config(path, env={"BUILD_VERSION": "v9"}).build_version == "v9"
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "message"),
+    [
+        ("", {}, "no server id"),
+        ('server_id = "abc"', {}, "64 hex"),
+        ('server_prvkey = "zz"', {}, "not a valid private key"),
+        (f'server_id = "{dev.ID}"\nserver_prvkey = "{OWNER_KEY}"', {}, "does not match"),
+        (f'server_id = "{dev.ID}"\ntls_cert = "/x.pem"', {}, "both tls_cert and tls_key"),
+        (f'server_id = "{dev.ID}"\ntls_cert = "/no/c.pem"\ntls_key = "/no/k.pem"', {}, "no such file"),
+        (f'server_id = "{dev.ID}"\nport = "x"', {}, "invalid configuration value"),
+        (f'server_id = "{dev.ID}"', {"COLONIES_SERVER_PORT": "70000"}, "0..65535"),
+        (f'server_id = "{dev.SERVER_ID}"\nhost = "10.1.2.3"', {}, "public dev server id"),
+        (f'server_id = "{dev.ID}"\nhost = "10.1.2.3"\ndev = true', {}, "loopback only"),
+        ("port = ", {}, "invalid TOML"),
+    ],
+)
+def test_server_config_refuses(tmp_path: Path, toml: str, env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build_server_config(write(tmp_path, toml), env=env)
+
+
+def test_server_config_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        build_server_config(tmp_path / "missing.toml", env={})
+
+
+def test_resolve_server_id_normalises_case() -> None:
+    assert resolve_server_id(NodeConfig(server_id=dev.ID.upper())) == dev.ID
+
+
+# --- shipped configs ---------------------------------------------------------------------------
+
+def test_dev_toml_is_a_loopback_dev_node() -> None:
+    config = build_server_config(CONFIGS / "dev.toml", env={})
+    assert config.host == "127.0.0.1"
+    assert config.server_id == dev.SERVER_ID
+    assert config.dev is True
+    assert config.store_url == "" and config.data_dir == "./data"
+    assert config.extra == {}
+
+
+def test_production_toml_needs_an_identity_and_has_no_unknown_keys() -> None:
+    with pytest.raises(ConfigError, match="no server id"):
+        build_server_config(CONFIGS / "production.toml", env={})
+    config = build_server_config(CONFIGS / "production.toml", env={"COLONIES_SERVER_ID": dev.ID})
+    assert config.host == "127.0.0.1"
+    assert config.extra == {}
+    assert config.dev is False
+
+
+def test_configs_never_bind_all_interfaces() -> None:
+    for path in CONFIGS.glob("*.toml"):
+        assert "0.0.0.0" not in path.read_text(), path
+
+
+# --- dev config --------------------------------------------------------------------------------
+
+def test_dev_port_precedence() -> None:
+    assert dev_port(None, {}) == DEFAULT_PORT == 50080
+    assert dev_port(None, {"COLONIES_SERVER_PORT": "50100"}) == 50100
+    assert dev_port(50200, {"COLONIES_SERVER_PORT": "50100"}) == 50200
+    assert dev_port(0, {}) == 0
+    with pytest.raises(ConfigError):
+        dev_port(None, {"COLONIES_SERVER_PORT": "x"})
+
+
+def test_build_dev_config() -> None:
+    config = build_dev_config(data_dir="/tmp/d", env={})
+    assert (config.host, config.port, config.store_url) == ("127.0.0.1", 50080, "")
+    assert config.server_id == dev.SERVER_ID and config.dev is True
+    assert config.data_dir == "/tmp/d"
+    env = {"COLONIES_STORE_URL": "sqlite:///env.db", "COLONIES_SERVER_PORT": "50111"}
+    from_env = build_dev_config(data_dir="", env=env)
+    assert (from_env.port, from_env.store_url) == (50111, "sqlite:///env.db")
+    from_flags = build_dev_config(data_dir="", port=1, store_url="sqlite:///flag.db", env=env)
+    assert (from_flags.port, from_flags.store_url) == (1, "sqlite:///flag.db")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.0.1", "example.org", ""])
+def test_dev_refuses_non_loopback(host: str) -> None:
+    assert not is_loopback(host)
+    with pytest.raises(ConfigError, match="loopback only"):
+        build_dev_config(data_dir="", host=host, env={})
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_dev_accepts_loopback(host: str) -> None:
+    assert build_dev_config(data_dir="", host=host, env={}).host == host
+
+
+def test_export_lines_are_shell_safe() -> None:
+    lines = export_lines(dev.client_env("127.0.0.1", 50123))
+    assert "export COLONIES_SERVER_PORT=50123" in lines
+    assert f"export COLONIES_PRVKEY={dev.PRVKEY}" in lines
+    assert export_lines({"X": "a b'c"}) == ["export X=" + shlex.quote("a b'c")]
+
+
+# --- serve loop with a fake node ---------------------------------------------------------------
+
+@dataclass
+class FakeNode:
+    config: NodeConfig
+    port: int = 4242
+    calls: list[str] = field(default_factory=list)
+    stop_after_start: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
+
+    async def start(self) -> None:
+        self.calls.append("start")
+        if self.stop_after_start:
+            asyncio.get_running_loop().call_later(0.05, signal.raise_signal, signal.SIGTERM)
+
+    async def bootstrap_dev(self) -> None:
+        self.calls.append("bootstrap_dev")
+
+    async def stop(self) -> None:
+        self.calls.append("stop")
+
+
+@pytest.mark.parametrize("is_dev", [True, False])
+async def test_serve_starts_bootstraps_announces_and_stops(is_dev: bool) -> None:
+    nodes: list[FakeNode] = []
+    stop = asyncio.Event()
+
+    def factory(config: NodeConfig) -> FakeNode:
+        nodes.append(FakeNode(config))
+        return nodes[-1]
+
+    def on_ready(node: serve_mod.ServedNode) -> None:
+        nodes[0].calls.append("ready")
+        stop.set()
+
+    await serve_mod.serve(NodeConfig(dev=is_dev), on_ready, stop=stop, node_factory=factory)
+    expected = ["start", "bootstrap_dev", "ready", "stop"] if is_dev else ["start", "ready", "stop"]
+    assert nodes[0].calls == expected
+
+
+async def test_serve_stops_node_when_announcing_fails() -> None:
+    node = FakeNode(NodeConfig())
+
+    def on_ready(_: serve_mod.ServedNode) -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await serve_mod.serve(NodeConfig(), on_ready, node_factory=lambda _: node)
+    assert node.calls == ["start", "stop"]
+
+
+async def test_serve_stops_on_sigterm() -> None:
+    node = FakeNode(NodeConfig(), stop_after_start=True)
+    await asyncio.wait_for(serve_mod.serve(NodeConfig(), lambda _: None, node_factory=lambda _: node), 5)
+    assert node.calls == ["start", "stop"]
+    # the handler is removed again: the default disposition is back
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+# --- typer app ---------------------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == f"colonies {package_version()}"
+    as_json = json.loads(runner.invoke(app, ["version", "--json"]).output)
+    assert as_json["version"] == package_version()
+    assert {"buildversion", "buildtime", "python", "eventloop"} <= as_json.keys()
+
+
+def test_help_lists_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0, result.output
+    for name in ("dev", "server", "version"):
+        assert name in result.output
+    for args in (["dev", "--help"], ["server", "start", "--help"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0 and "--port" in result.output, result.output
+
+
+def test_cli_refuses_bad_configs() -> None:
+    result = runner.invoke(app, ["dev", "--host", "0.0.0.0"])
+    assert result.exit_code == 1 and "loopback only" in result.output
+    result = runner.invoke(app, ["server", "start"])
+    assert result.exit_code == 1 and "no server id" in result.output
+
+
+def _fake_factory(made: list[FakeNode]) -> serve_mod.NodeFactory:
+    def factory(config: NodeConfig) -> FakeNode:
+        made.append(FakeNode(config, stop_after_start=True))
+        return made[-1]
+
+    return factory
+
+
+def test_cli_dev_prints_exports_and_removes_temp_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[FakeNode] = []
+    monkeypatch.setattr(serve_mod, "_default_factory", _fake_factory(made))
+    result = runner.invoke(app, ["dev", "--port", "0"])
+    assert result.exit_code == 0, result.output
+    config = made[0].config
+    assert config.dev and config.port == 0 and config.server_id == dev.SERVER_ID
+    assert made[0].calls == ["start", "bootstrap_dev", "stop"]
+    assert "export COLONIES_SERVER_PORT=4242" in result.output.splitlines()
+    assert "ready" in result.output and "http://127.0.0.1:4242" in result.output
+    assert not Path(config.data_dir).exists()
+
+
+def test_cli_dev_keeps_given_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    made: list[FakeNode] = []
+    monkeypatch.setattr(serve_mod, "_default_factory", _fake_factory(made))
+    data_dir = tmp_path / "new" / "data"
+    result = runner.invoke(app, ["dev", "--data-dir", str(data_dir)], env={"COLONIES_SERVER_PORT": "50999"})
+    assert result.exit_code == 0, result.output
+    assert made[0].config.port == 50999
+    assert made[0].config.data_dir == str(data_dir) and data_dir.is_dir()
+
+
+def test_cli_server_start_uses_config_and_flags(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    made: list[FakeNode] = []
+    monkeypatch.setattr(serve_mod, "_default_factory", _fake_factory(made))
+    path = write(tmp_path, f'[node]\nport = 6000\nserver_prvkey = "{OWNER_KEY}"\ndata_dir = "{tmp_path / "d"}"\n')
+    result = runner.invoke(app, ["server", "start", "--config", str(path), "--port", "0"])
+    assert result.exit_code == 0, result.output
+    config = made[0].config
+    assert config.port == 0 and config.server_id == crypto.id_from_private_key(OWNER_KEY)
+    assert made[0].calls == ["start", "stop"]
+    assert (tmp_path / "d").is_dir()
+    assert OWNER_KEY not in result.output
