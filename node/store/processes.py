@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, Row
 from colonies import models
 from colonies.models import FAILED, RUNNING, SUCCESS, WAITING
 from colonies.node.store.prepared import Prepared
+from colonies.node.store.sqlfuncs import text_contains
 from colonies.node.store.schema import assignable, attributes, functions, processes
 from colonies.timefmt import format_ns
 
@@ -142,7 +143,7 @@ _claim_candidate = (
         P.colonyname == bindparam("b_colonyname"),
         P.executortype == bindparam("b_executortype"),
         assignable,
-        or_(P.executornames == "", P.executornames.like(bindparam("b_namepattern"), escape="\\")),
+        or_(P.executornames == "", text_contains(P.executornames, bindparam("b_quotedname"))),
         or_(P.locationname == "", P.locationname == bindparam("b_locationname")),
         P.cpu <= bindparam("b_availablecpu"),
         P.mem <= bindparam("b_availablemem"),
@@ -168,11 +169,6 @@ _claim = Prepared(
 )
 
 
-def _like_pattern(fragment: str) -> str:
-    escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def claim(
     conn: Connection,
     *,
@@ -191,7 +187,7 @@ def claim(
         {
             "b_colonyname": colonyname,
             "b_executortype": executortype,
-            "b_namepattern": _like_pattern(_json.encode(executorname).decode()),
+            "b_quotedname": _json.encode(executorname).decode(),
             "b_locationname": locationname.lower(),
             "b_availablecpu": availablecpu,
             "b_availablemem": availablemem,
