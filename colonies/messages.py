@@ -9,6 +9,8 @@ from typing import Any
 
 import msgspec
 
+from colonies.types import Int64
+
 from colonies.models import (
     Allocations,
     Attribute,
@@ -123,7 +125,7 @@ class SubmitFuncSpecMsg(Msg):
 
 class AssignProcessMsg(Msg):
     colonyname: str = ""
-    timeout: int = 0
+    timeout: Int64 = 0
     availablecpu: str = ""
     availablemem: str = ""
 
@@ -137,8 +139,8 @@ class ProcessIdMsg(Msg):
 
 class GetProcessesMsg(Msg):
     colonyname: str = ""
-    count: int = 0
-    state: int = 0
+    count: Int64 = 0
+    state: Int64 = 0
     executortype: str = ""
     label: str = ""
     initiator: str = ""
@@ -147,13 +149,13 @@ class GetProcessesMsg(Msg):
 class GetProcessHistMsg(Msg):
     colonyname: str = ""
     executorid: str = ""
-    seconds: int = 0
-    state: int = 0
+    seconds: Int64 = 0
+    state: Int64 = 0
 
 
 class RemoveAllProcessesMsg(Msg):
     colonyname: str = ""
-    state: int = 0
+    state: Int64 = 0
 
 
 class CloseSuccessfulMsg(Msg):
@@ -195,16 +197,16 @@ class GetLogsMsg(Msg):
     colonyname: str = ""
     processid: str = ""
     executorname: str = ""
-    count: int = 0
-    since: int = 0
+    count: Int64 = 0
+    since: Int64 = 0
     latest: bool = False
 
 
 class SearchLogsMsg(Msg):
     colonyname: str = ""
     text: str = ""
-    days: int = 0
-    count: int = 0
+    days: Int64 = 0
+    count: Int64 = 0
 
 
 # --- realtime (/pubsub) -------------------------------------------------------------------
@@ -212,12 +214,12 @@ class SubscribeProcessMsg(Msg):
     colonyname: str = ""
     processid: str = ""
     executortype: str = ""
-    state: int = 0
-    timeout: int = 0
+    state: Int64 = 0
+    timeout: Int64 = 0
 
 
 class SubscribeProcessesMsg(Msg):
     colonyname: str = ""
     executortype: str = ""
-    state: int = 0
-    timeout: int = 0
+    state: Int64 = 0
+    timeout: Int64 = 0

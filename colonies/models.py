@@ -10,6 +10,8 @@ from typing import Any
 
 import msgspec
 
+from colonies.types import Int64
+
 from colonies.timefmt import ZERO_TIME
 
 # Process states (spec §3.6)
@@ -43,15 +45,15 @@ class User(Model):
 class Gpu(Model):
     name: str = ""
     mem: str = ""
-    count: int = 0
-    nodecount: int = 0
+    count: Int64 = 0
+    nodecount: Int64 = 0
 
 
 class Hardware(Model):
     model: str = ""
-    nodes: int = 0
+    nodes: Int64 = 0
     cpu: str = ""
-    cores: int = 0
+    cores: Int64 = 0
     mem: str = ""
     storage: str = ""
     gpu: Gpu = msgspec.field(default_factory=Gpu)
@@ -72,12 +74,12 @@ class Capabilities(Model):
 
 
 class ProjectAllocation(Model):
-    allocatedcpu: int = 0
-    usedcpu: int = 0
-    allocatedgpu: int = 0
-    usedgpu: int = 0
-    allocatedstorage: int = 0
-    usedstorage: int = 0
+    allocatedcpu: Int64 = 0
+    usedcpu: Int64 = 0
+    allocatedgpu: Int64 = 0
+    usedgpu: Int64 = 0
+    allocatedstorage: Int64 = 0
+    usedstorage: Int64 = 0
 
 
 class Allocations(Model):
@@ -89,7 +91,7 @@ class Executor(Model):
     executortype: str = ""
     executorname: str = ""
     colonyname: str = ""
-    state: int = PENDING
+    state: Int64 = PENDING
     requirefuncreg: bool = False
     commissiontime: str = ZERO_TIME
     lastheardfromtime: str = ZERO_TIME
@@ -114,7 +116,7 @@ class Function(Model):
     funcname: str = ""
     description: str = ""
     args: list[FunctionArg] | None = None
-    counter: int = 0
+    counter: Int64 = 0
     minwaittime: float = 0.0
     maxwaittime: float = 0.0
     minexectime: float = 0.0
@@ -130,14 +132,14 @@ class Conditions(Model):
     executortype: str = ""
     locationname: str = ""
     dependencies: list[str] | None = None
-    nodes: int = 0
+    nodes: Int64 = 0
     cpu: str = ""
-    processes: int = 0
-    processespernode: int = 0
+    processes: Int64 = 0
+    processespernode: Int64 = 0
     mem: str = ""
     storage: str = ""
     gpu: Gpu | None = None
-    walltime: int = 0
+    walltime: Int64 = 0
 
 
 class SnapshotMount(Model):
@@ -175,10 +177,10 @@ class FunctionSpec(Model):
     funcname: str = ""
     args: list[Any] | None = None
     kwargs: dict[str, Any] | None = None
-    priority: int = 0
-    maxwaittime: int = 0
-    maxexectime: int = 0
-    maxretries: int = 0
+    priority: Int64 = 0
+    maxwaittime: Int64 = 0
+    maxexectime: Int64 = 0
+    maxretries: Int64 = 0
     conditions: Conditions = msgspec.field(default_factory=Conditions)
     label: str = ""
     fs: Filesystem | None = None
@@ -217,8 +219,8 @@ class Attribute(Model):
     targetid: str = ""
     targetcolonyname: str = ""
     targetprocessgraphid: str = ""
-    state: int = 0
-    attributetype: int = 0
+    state: Int64 = 0
+    attributetype: Int64 = 0
     key: str = ""
     value: str = ""
 
@@ -229,14 +231,14 @@ class Process(Model):
     initiatorname: str = ""
     assignedexecutorid: str = ""
     isassigned: bool = False
-    state: int = WAITING
-    prioritytime: int = 0
+    state: Int64 = WAITING
+    prioritytime: Int64 = 0
     submissiontime: str = ZERO_TIME
     starttime: str = ZERO_TIME
     endtime: str = ZERO_TIME
     waitdeadline: str = ZERO_TIME
     execdeadline: str = ZERO_TIME
-    retries: int = 0
+    retries: Int64 = 0
     attributes: list[Attribute] = msgspec.field(default_factory=list)
     spec: FunctionSpec = msgspec.field(default_factory=FunctionSpec)
     waitforparents: bool = False
@@ -253,7 +255,7 @@ class Log(Model):
     colonyname: str = ""
     executorname: str = ""
     message: str = ""
-    timestamp: int = 0
+    timestamp: Int64 = 0
 
 
 class Location(Model):
@@ -266,25 +268,25 @@ class Location(Model):
 
 
 class Statistics(Model):
-    colonies: int = 0
-    executors: int = 0
-    activeexecutors: int = 0
-    unregisteredexecutors: int = 0
-    waitingprocesses: int = 0
-    runningprocesses: int = 0
-    successfulprocesses: int = 0
-    failedprocesses: int = 0
-    cancelledprocesses: int = 0
-    waitingworkflows: int = 0
-    runningworkflows: int = 0
-    successfulworkflows: int = 0
-    failedworkflows: int = 0
-    cancelledworkflows: int = 0
+    colonies: Int64 = 0
+    executors: Int64 = 0
+    activeexecutors: Int64 = 0
+    unregisteredexecutors: Int64 = 0
+    waitingprocesses: Int64 = 0
+    runningprocesses: Int64 = 0
+    successfulprocesses: Int64 = 0
+    failedprocesses: Int64 = 0
+    cancelledprocesses: Int64 = 0
+    waitingworkflows: Int64 = 0
+    runningworkflows: Int64 = 0
+    successfulworkflows: Int64 = 0
+    failedworkflows: Int64 = 0
+    cancelledworkflows: Int64 = 0
 
 
 class Backend(Model, omit_defaults=True):
-    type: str = "http"
-    port: int = 0
+    type: str  # type and port are always sent; the optional fields below are left out when unset
+    port: Int64
     host: str = ""
     tls: bool = False
     insecure: bool = False

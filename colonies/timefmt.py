@@ -27,6 +27,13 @@ def parse_to_ns(text: str) -> int:
     """Parse an RFC 3339 timestamp (any fraction length, Z or offset); the Go zero time → 0."""
     if not text or text.startswith("0001-01-01"):
         return 0
+    try:
+        return _parse(text)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"Invalid RFC 3339 timestamp {text!r}") from None
+
+
+def _parse(text: str) -> int:
     body = text.strip()
     fraction_ns = 0
     tz = ""

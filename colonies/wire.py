@@ -76,7 +76,7 @@ def build_request(msg: dict[str, Any] | msgspec.Struct, prvkey: str | None) -> b
 def decode_envelope(body: bytes) -> Envelope:
     try:
         envelope = _envelope_decoder.decode(body)
-    except msgspec.DecodeError as err:
+    except (msgspec.DecodeError, UnicodeDecodeError) as err:
         raise WireError(400, f"Failed to parse RPC message: {err}") from None
     if not envelope.payloadtype:
         raise WireError(400, "Failed to parse RPC message: payloadtype is empty")

@@ -50,8 +50,10 @@ async def dispatch(core: NodeCore, body: bytes) -> bytes:
         msg = route.decoder.decode(payload)
     except msgspec.ValidationError as err:
         raise RPCError(400, f"Failed to parse {msgtype}: {err}") from None
-    except msgspec.DecodeError as err:
-        raise RPCError(400, f"Failed to parse {msgtype}: payload is not valid JSON ({err})") from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as err:
+        raise RPCError(400, f"Failed to parse {msgtype}: payload is not valid UTF-8 JSON ({err})") from None
+    except RecursionError:
+        raise RPCError(400, f"Failed to parse {msgtype}: payload is nested too deeply") from None
     if msg.msgtype != msgtype and msgtype not in UNSIGNED_MSGTYPES:
         raise RPCError(400, f"Failed to handle {msgtype}, msg.MsgType does not match payloadType")
     result = await route.handler(Call(core, caller_id, msgtype), msg)

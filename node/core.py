@@ -22,6 +22,8 @@ class NodeCore:
     events: ProcessEvents = field(init=False)
     # executor id → last assign call (ns); flushed to the store by the liveness service
     heard_from: dict[str, int] = field(default_factory=dict)
+    # the port the HTTP server really listens on (config.port may be 0 = any free port)
+    listen_port: int = 0
 
     def __post_init__(self) -> None:
         self.events = ProcessEvents(self.scheduler)

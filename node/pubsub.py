@@ -68,8 +68,8 @@ async def _subscribe(core: NodeCore, body: bytes) -> tuple[Subscription, float, 
             msg = _processes_msg.decode(payload)
         else:
             raise RPCError(400, f"invalid payloadtype on /pubsub: {envelope.payloadtype}")
-    except msgspec.DecodeError as err:
-        raise RPCError(400, f"Failed to parse {envelope.payloadtype}: {err}") from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as err:
+        raise RPCError(400, f"Failed to parse {envelope.payloadtype}: {err or 'nested too deeply'}") from None
     if msg.msgtype != envelope.payloadtype:
         raise RPCError(400, "msg.MsgType does not match payloadType")
     if msg.state not in PROCESS_STATES:

@@ -1,7 +1,11 @@
 """Parsing Kubernetes-style cpu and memory quantities ("500m", "2", "1Gi", "953Mi", "1G")."""
 from __future__ import annotations
 
+import math
+
 UNLIMITED = 1 << 62
+# Larger quantities are refused: they could not be compared with anything real anyway.
+MAX_QUANTITY = 1 << 50
 
 _MEM_UNITS = {
     "": 1,
@@ -20,11 +24,10 @@ def cpu_millicores(text: str, *, empty: int = 0) -> int:
     if not value:
         return empty
     try:
-        if value.endswith("m"):
-            return int(float(value[:-1]))
-        return int(float(value) * 1000)
+        number = float(value[:-1]) if value.endswith("m") else float(value) * 1000
     except ValueError:
         raise QuantityError(f"Invalid cpu quantity {text!r}") from None
+    return _bounded(number, text, "cpu")
 
 
 def mem_mebibytes(text: str, *, empty: int = 0) -> int:
@@ -39,6 +42,13 @@ def mem_mebibytes(text: str, *, empty: int = 0) -> int:
     else:
         number, unit = value, ""
     try:
-        return int(float(number) * _MEM_UNITS[unit]) // 2**20
+        mebibytes = float(number) * _MEM_UNITS[unit] / 2**20
     except ValueError:
         raise QuantityError(f"Invalid memory quantity {text!r}") from None
+    return _bounded(mebibytes, text, "memory")
+
+
+def _bounded(number: float, text: str, kind: str) -> int:
+    if not math.isfinite(number) or number < 0 or number > MAX_QUANTITY:
+        raise QuantityError(f"Invalid {kind} quantity {text!r}: must be a finite, non-negative amount")
+    return int(number)

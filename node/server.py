@@ -50,12 +50,17 @@ class Node:
             core.directory.server_id = server_id
         self.core = core
 
+        try:
+            sock = _bind(config.host, config.port)
+        except OSError:
+            await db.close()
+            self.core = None
+            raise
+        self._port = core.listen_port = sock.getsockname()[1]
         self._runner = web.AppRunner(build_app(core), handler_cancellation=True, access_log=None)
         await self._runner.setup()
-        sock = _bind(config.host, config.port)
         site = web.SockSite(self._runner, sock, backlog=1024)
         await site.start()
-        self._port = sock.getsockname()[1]
         self._services = [
             asyncio.create_task(timeouts.run(core, config.timeout_check_interval), name="timeouts"),
             asyncio.create_task(liveness.run(core), name="liveness"),

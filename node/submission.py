@@ -12,6 +12,9 @@ from colonies.node.resources import QuantityError, cpu_millicores, mem_mebibytes
 from colonies.wire import RPCError
 
 MAX_PRIORITY = 50_000
+# 100 years: far beyond any real deadline, and now + it in nanoseconds still fits an int64
+MAX_SECONDS = 100 * 365 * 86_400
+MAX_RETRIES = 2**31 - 1
 DAY_NS = 86_400 * 1_000_000_000
 NS = 1_000_000_000
 
@@ -35,9 +38,10 @@ def validate_spec(spec: FunctionSpec) -> FunctionSpec:
         raise RPCError(400, "Failed to submit function spec, conditions.colonyname is empty")
     if not spec.conditions.executortype:
         raise RPCError(400, "Failed to submit function spec, conditions.executortype is empty")
-    for field in ("maxwaittime", "maxexectime", "maxretries"):
-        if getattr(spec, field) < -1:
-            raise RPCError(400, f"Failed to submit function spec, {field} must be -1 (unlimited) or >= 0")
+    for field, upper in (("maxwaittime", MAX_SECONDS), ("maxexectime", MAX_SECONDS), ("maxretries", MAX_RETRIES)):
+        value = getattr(spec, field)
+        if not -1 <= value <= upper:
+            raise RPCError(400, f"Failed to submit function spec, {field} must be -1 (unlimited) or between 0 and {upper}")
     try:
         cpu_millicores(spec.conditions.cpu)
         mem_mebibytes(spec.conditions.mem)

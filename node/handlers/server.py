@@ -26,7 +26,7 @@ async def version(call: Call, msg: VersionMsg) -> dict[str, Any]:
 async def server_info(call: Call, msg: GetServerInfoMsg) -> models.ServerInfo:
     build_version, build_time = _build(call)
     config = call.node.config
-    backend = models.Backend(type="http", port=call.node.config.port, host=config.host, tls=bool(config.tls_cert))
+    backend = models.Backend(type="http", port=call.node.listen_port or config.port, host=config.host, tls=bool(config.tls_cert))
     return models.ServerInfo(buildversion=build_version, buildtime=build_time, backends=[backend])
 
 
