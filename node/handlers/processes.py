@@ -70,20 +70,24 @@ async def assign(call: Call, msg: AssignProcessMsg) -> models.Process:
         if colony.paused:
             await _wait_for_resume(call, msg, deadline)
             continue
+        record = await _claim(call, executor, cpu, mem)
+        if record is not None:
+            node.events.publish(record)
+            return record.process
+        if msg.timeout < 0 or deadline - loop.time() <= 0:
+            raise RPCError(404, NO_PROCESS)
         waiter = node.scheduler.register(
             Waiter(msg.colonyname, executor.executortype, executor.executorname, executor.locationname, cpu, mem)
         )
         woken = False
         try:
+            # again now that we are registered: a process submitted since the first try has no one to wake
             record = await _claim(call, executor, cpu, mem)
             if record is not None:
                 node.events.publish(record)
                 return record.process
-            remaining = deadline - loop.time()
-            if msg.timeout < 0 or remaining <= 0:
-                raise RPCError(404, NO_PROCESS)
             try:
-                await asyncio.wait_for(asyncio.shield(waiter.future), remaining)
+                await asyncio.wait_for(asyncio.shield(waiter.future), deadline - loop.time())
             except TimeoutError:
                 raise RPCError(404, NO_PROCESS) from None
             woken = True  # the next claim attempt uses this wake-up
@@ -96,19 +100,17 @@ async def assign(call: Call, msg: AssignProcessMsg) -> models.Process:
 
 async def _claim(call: Call, executor: models.Executor, cpu: int, mem: int) -> ProcessRecord | None:
     now = call.now()
-    write = asyncio.ensure_future(
-        call.node.db.write(
-            lambda conn: pq.claim(
-                conn,
-                colonyname=executor.colonyname,
-                executortype=executor.executortype,
-                executorname=executor.executorname,
-                executorid=executor.executorid,
-                locationname=executor.locationname,
-                availablecpu=cpu,
-                availablemem=mem,
-                now=now,
-            )
+    write = call.node.db.submit(
+        lambda conn: pq.claim(
+            conn,
+            colonyname=executor.colonyname,
+            executortype=executor.executortype,
+            executorname=executor.executorname,
+            executorid=executor.executorid,
+            locationname=executor.locationname,
+            availablecpu=cpu,
+            availablemem=mem,
+            now=now,
         )
     )
     try:

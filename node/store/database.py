@@ -17,7 +17,6 @@ from typing import Any, Callable, TypeVar
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
-from colonies.node.store.schema import metadata
 
 T = TypeVar("T")
 Op = Callable[[Connection], T]
@@ -59,7 +58,11 @@ class Database:
             dialect = "sqlite"
         else:
             raise ValueError(f"Unsupported store URL {url!r}: use sqlite:///PATH")
-        await asyncio.get_running_loop().run_in_executor(None, metadata.create_all, engine)
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, _migrate, engine)
+        except BaseException:
+            engine.dispose()
+            raise
         db = cls(engine, dialect=dialect, inline=inline)
         db._writer_task = asyncio.create_task(db._writer_loop(), name="store-writer")
         if dialect == "sqlite":
@@ -74,12 +77,16 @@ class Database:
         return await asyncio.get_running_loop().run_in_executor(self._read_threads, self._run_read, op)
 
     async def write(self, op: Op[T]) -> T:
+        return await self.submit(op)
+
+    def submit(self, op: Op[T]) -> "asyncio.Future[T]":
+        """Queue a write; the future resolves after the commit that holds it."""
         if self._closed:
             raise StoreClosed("store is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._pending.append((op, future))
         self._wakeup.set()
-        return await future
+        return future
 
     async def close(self) -> None:
         self._closed = True
@@ -168,6 +175,13 @@ class Database:
                 return True, op(conn)
         except Exception as err:  # handed to the caller's future
             return False, err
+
+
+def _migrate(engine: Engine) -> None:
+    from colonies.node.store.migrations import migrate
+
+    with engine.begin() as conn:
+        migrate(conn)
 
 
 class _Borrowed:
