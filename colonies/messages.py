@@ -19,8 +19,10 @@ from colonies.models import (
     Executor,
     Function,
     FunctionSpec,
+    Generator,
     Location,
     User,
+    WorkflowSpec,
 )
 
 
@@ -223,3 +225,123 @@ class SubscribeProcessesMsg(Msg):
     executortype: str = ""
     state: Int64 = 0
     timeout: Int64 = 0
+
+
+# --- workflows ----------------------------------------------------------------------------
+class SubmitWorkflowSpecMsg(Msg):
+    spec: WorkflowSpec | None = None
+
+
+class ProcessGraphIdMsg(Msg):
+    """get / remove / cancel a process graph by id."""
+
+    processgraphid: str = ""
+    all: bool = False
+
+
+class GetProcessGraphsMsg(Msg):
+    colonyname: str = ""
+    count: Int64 = 0
+    state: Int64 = 0
+
+
+class RemoveAllProcessGraphsMsg(Msg):
+    colonyname: str = ""
+    state: Int64 = 0
+
+
+class AddChildMsg(Msg):
+    processgraphid: str = ""
+    parentprocessid: str = ""
+    childprocessid: str = ""
+    insert: bool = False
+    spec: FunctionSpec | None = None
+
+
+# --- crons --------------------------------------------------------------------------------
+class AddCronMsg(Msg):
+    cron: dict[str, Any] | None = None  # decoded by the handler: pycolonies sends a misspelt key
+
+
+class CronIdMsg(Msg):
+    cronid: str = ""
+    all: bool = False
+
+
+class GetCronsMsg(Msg):
+    colonyname: str = ""
+    count: Int64 = 0
+
+
+# --- generators ---------------------------------------------------------------------------
+class AddGeneratorMsg(Msg):
+    generator: Generator | None = None
+
+
+class GeneratorIdMsg(Msg):
+    generatorid: str = ""
+    all: bool = False
+
+
+class ResolveGeneratorMsg(Msg):
+    colonyname: str = ""
+    generatorname: str = ""
+
+
+class GetGeneratorsMsg(Msg):
+    colonyname: str = ""
+    count: Int64 = 0
+
+
+class PackGeneratorMsg(Msg):
+    generatorid: str = ""
+    arg: str = ""
+
+
+# --- channels -----------------------------------------------------------------------------
+class ChannelAppendMsg(Msg):
+    processid: str = ""
+    name: str = ""
+    sequence: Int64 = 0
+    inreplyto: Int64 = 0
+    payload: str | list[int] | None = None  # Go []byte: base64 text or an array of bytes
+    payloadtype: str = ""
+
+
+class ChannelReadMsg(Msg):
+    processid: str = ""
+    name: str = ""
+    afterseq: Int64 = 0
+    limit: Int64 = 0
+
+
+class SubscribeChannelMsg(Msg):
+    processid: str = ""
+    name: str = ""
+    afterseq: Int64 = 0
+    timeout: Int64 = 0
+
+
+# --- locations and identities -------------------------------------------------------------
+class LocationNameMsg(Msg):
+    colonyname: str = ""
+    name: str = ""
+
+
+class ChangeServerIdMsg(Msg):
+    serverid: str = ""
+
+
+class ChangeColonyIdMsg(Msg):
+    colonyname: str = ""
+    colonyid: str = ""
+
+
+class ChangeExecutorIdMsg(Msg):
+    colonyname: str = ""
+    executorid: str = ""
+
+
+class ChangeUserIdMsg(Msg):
+    colonyname: str = ""
+    userid: str = ""

@@ -296,3 +296,93 @@ class ServerInfo(Model):
     buildversion: str = ""
     buildtime: str = ""
     backends: list[Backend] = msgspec.field(default_factory=list)
+
+
+class GraphNodeData(Model):
+    label: str = ""
+
+
+class GraphNodePosition(Model):
+    x: Int64 = 0
+    y: Int64 = 0
+
+
+class GraphNodeStyle(Model):
+    color: str = ""
+    background: str = ""
+
+
+class GraphNode(Model):
+    """A dashboard node of a process graph (upstream's UI layout)."""
+
+    id: str = ""
+    data: GraphNodeData = msgspec.field(default_factory=GraphNodeData)
+    position: GraphNodePosition = msgspec.field(default_factory=GraphNodePosition)
+    type: str = ""
+    style: GraphNodeStyle = msgspec.field(default_factory=GraphNodeStyle)
+
+
+class GraphEdge(Model):
+    id: str = ""
+    source: str = ""
+    target: str = ""
+    animated: bool = False
+
+
+class ProcessGraph(Model):
+    processgraphid: str = ""
+    initiatorid: str = ""
+    initiatorname: str = ""
+    colonyname: str = ""
+    rootprocessids: list[str] = msgspec.field(default_factory=list)
+    state: Int64 = WAITING
+    submissiontime: str = ZERO_TIME
+    starttime: str = ZERO_TIME
+    endtime: str = ZERO_TIME
+    processids: list[str] = msgspec.field(default_factory=list)
+    nodes: list[GraphNode] = msgspec.field(default_factory=list)
+    edges: list[GraphEdge] = msgspec.field(default_factory=list)
+
+
+class Cron(Model):
+    cronid: str = ""
+    initiatorid: str = ""
+    initiatorname: str = ""
+    colonyname: str = ""
+    name: str = ""
+    cronexpression: str = ""
+    interval: Int64 = 0
+    random: bool = False
+    nextrun: str = ZERO_TIME
+    lastrun: str = ZERO_TIME
+    workflowspec: str = ""  # a WorkflowSpec as a JSON string, as upstream
+    prevprocessgraphid: str = ""
+    waitforprevprocessgraph: bool = False
+    checkerperiod: Int64 = 0
+
+
+class Generator(Model):
+    generatorid: str = ""
+    initiatorid: str = ""
+    initiatorname: str = ""
+    colonyname: str = ""
+    name: str = ""
+    workflowspec: str = ""  # a WorkflowSpec as a JSON string, as upstream
+    trigger: Int64 = 0
+    timeout: Int64 = 0
+    firstpack: str = ZERO_TIME
+    lastrun: str = ZERO_TIME
+    queuesize: Int64 = 0
+    checkerperiod: Int64 = 0
+
+
+class ChannelEntry(Model, omit_defaults=True):
+    """One message of a process channel (upstream MsgEntry); payload is base64 on the wire."""
+
+    sequence: Int64
+    inreplyto: Int64 = 0
+    timestamp: str = ZERO_TIME
+    senderid: str = ""
+    payload: str = ""
+    type: str = ""
+    error: str = ""

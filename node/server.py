@@ -14,7 +14,7 @@ from colonies.node.app import build_app
 from colonies.node.config import NodeConfig
 from colonies.node.core import NodeCore
 from colonies.node.directory import ColonyEntry
-from colonies.node.services import liveness, timeouts
+from colonies.node.services import all_services
 from colonies.node.store import directory as dq
 from colonies.node.store.database import Database
 
@@ -61,10 +61,7 @@ class Node:
         await self._runner.setup()
         site = web.SockSite(self._runner, sock, backlog=1024)
         await site.start()
-        self._services = [
-            asyncio.create_task(timeouts.run(core, config.timeout_check_interval), name="timeouts"),
-            asyncio.create_task(liveness.run(core), name="liveness"),
-        ]
+        self._services = [asyncio.create_task(coro, name=name) for name, coro in all_services(core).items()]
         log.info("node listening on %s", self.url)
 
     async def bootstrap_dev(self) -> None:

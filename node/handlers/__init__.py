@@ -1,11 +1,6 @@
-"""One module per domain; importing this package registers every RPC handler."""
-from colonies.node.handlers import (  # noqa: F401
-    attributes,
-    colonies,
-    executors,
-    functions,
-    logs,
-    processes,
-    server,
-    users,
-)
+"""One module per domain; importing this package imports (and so registers) every RPC handler."""
+import importlib
+import pkgutil
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

@@ -32,3 +32,7 @@ async def run(core: NodeCore, interval: float = 2.0) -> None:
             await flush(core, flushed)
         except Exception:
             pass
+
+
+def service(core: NodeCore):  # type: ignore[no-untyped-def]
+    return run(core)

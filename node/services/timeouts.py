@@ -48,3 +48,7 @@ async def run(core: NodeCore, interval: float) -> None:
         except Exception:
             log.exception("timeout check failed")
         await asyncio.sleep(interval)
+
+
+def service(core: NodeCore):  # type: ignore[no-untyped-def]
+    return run(core, core.config.timeout_check_interval)

@@ -2,6 +2,8 @@
 is a migration step here, run once, in order, recorded in the `server` table."""
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Callable
 
 from sqlalchemy.engine import Connection
@@ -17,8 +19,17 @@ class SchemaTooNew(RuntimeError):
     pass
 
 
+def _import_tables() -> None:
+    """Tables live beside their queries (node/store/<domain>.py); import them all to register them."""
+    import colonies.node.store as store
+
+    for info in pkgutil.iter_modules(store.__path__):
+        importlib.import_module(f"{store.__name__}.{info.name}")
+
+
 def migrate(conn: Connection) -> int:
     """Create missing tables, run pending steps; the schema version now in force."""
+    _import_tables()
     metadata.create_all(conn)
     recorded = facts.get_fact(conn, "schema_version")
     current = int(recorded) if recorded else SCHEMA_VERSION
