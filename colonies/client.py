@@ -618,6 +618,57 @@ class AsyncClient:
                 else:
                     return
 
+    # --- locations (§2.3) -----------------------------------------------------------------
+    async def add_location(
+        self,
+        colonyname: str,
+        name: str,
+        prvkey: str | None = None,
+        *,
+        description: str = "",
+        long: float = 0.0,
+        lat: float = 0.0,
+        locationid: str = "",
+    ) -> models.Location:
+        """Add a named location to a colony (signed by the colony owner); the node makes up the id."""
+        location = models.Location(
+            locationid=locationid, name=name, colonyname=colonyname, description=description, long=long, lat=lat
+        )
+        msg = messages.AddLocationMsg(msgtype="addlocationmsg", location=location)
+        return await self._call(msg, models.Location, prvkey)
+
+    async def list_locations(self, colonyname: str, prvkey: str | None = None) -> list[models.Location]:
+        msg = messages.ColonyNameMsg(msgtype="getlocationsmsg", colonyname=colonyname)
+        return await self._call_list(msg, models.Location, prvkey)
+
+    async def get_location(self, colonyname: str, name: str, prvkey: str | None = None) -> models.Location:
+        msg = messages.LocationNameMsg(msgtype="getlocationmsg", colonyname=colonyname, name=name)
+        return await self._call(msg, models.Location, prvkey)
+
+    async def remove_location(self, colonyname: str, name: str, prvkey: str | None = None) -> None:
+        msg = messages.LocationNameMsg(msgtype="removelocationmsg", colonyname=colonyname, name=name)
+        await self._call_empty(msg, prvkey)
+
+    # --- identities (§2.1) ----------------------------------------------------------------
+    async def change_server_id(self, serverid: str, prvkey: str | None = None) -> None:
+        """Make `serverid` the server owner (signed by the current server owner)."""
+        await self._call_empty(messages.ChangeServerIdMsg(msgtype="changeserveridmsg", serverid=serverid), prvkey)
+
+    async def change_colony_id(self, colonyname: str, colonyid: str, prvkey: str | None = None) -> None:
+        """Make `colonyid` the colony owner (signed by the current colony owner)."""
+        msg = messages.ChangeColonyIdMsg(msgtype="changecolonyidmsg", colonyname=colonyname, colonyid=colonyid)
+        await self._call_empty(msg, prvkey)
+
+    async def change_executor_id(self, colonyname: str, executorid: str, prvkey: str | None = None) -> None:
+        """Move the calling executor to a new key; sign with its current key."""
+        msg = messages.ChangeExecutorIdMsg(msgtype="changeexecutoridmsg", colonyname=colonyname, executorid=executorid)
+        await self._call_empty(msg, prvkey)
+
+    async def change_user_id(self, colonyname: str, userid: str, prvkey: str | None = None) -> None:
+        """Move the calling user to a new key; sign with its current key."""
+        msg = messages.ChangeUserIdMsg(msgtype="changeuseridmsg", colonyname=colonyname, userid=userid)
+        await self._call_empty(msg, prvkey)
+
 
 # --- blocking facade ----------------------------------------------------------------------
 def _sync(method: Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, T]]) -> Callable[Concatenate[Client, P], T]:
@@ -736,3 +787,11 @@ class Client:
     get_logs = _sync(AsyncClient.get_logs)
     search_logs = _sync(AsyncClient.search_logs)
     wait = _sync(AsyncClient.wait)
+    add_location = _sync(AsyncClient.add_location)
+    list_locations = _sync(AsyncClient.list_locations)
+    get_location = _sync(AsyncClient.get_location)
+    remove_location = _sync(AsyncClient.remove_location)
+    change_server_id = _sync(AsyncClient.change_server_id)
+    change_colony_id = _sync(AsyncClient.change_colony_id)
+    change_executor_id = _sync(AsyncClient.change_executor_id)
+    change_user_id = _sync(AsyncClient.change_user_id)

@@ -27,8 +27,16 @@ class NodeConfig:
     allow_executor_reregister: bool = False
     # services
     timeout_check_interval: float = 1.0
+    # executors not heard from (assign calls) for this many seconds are removed; 0 = never
     stale_executor_duration: int = 600
-    cleanup_interval: int = 60
+    # seconds between stale-executor cleanup (and retention) runs
+    cleanup_interval: float = 60.0
+    # delete SUCCESS processes and logs older than retention_policy seconds (upstream: off)
+    retention: bool = False
+    retention_policy: int = 7 * 24 * 3600
+    # seconds between cron / generator trigger checks (env vars are in milliseconds, as upstream)
+    cron_checker_period: float = 1.0
+    generator_checker_period: float = 1.0
     # well-known bootstrap objects for dev mode (colony, user, executor) — see colonies.dev
     dev: bool = False
     build_version: str = ""
@@ -57,10 +65,17 @@ _ENV = {
     "COLONIES_ALLOW_EXECUTOR_REREGISTER": "allow_executor_reregister",
     "COLONIES_STALE_EXECUTOR_DURATION": "stale_executor_duration",
     "COLONIES_CLEANUP_INTERVAL": "cleanup_interval",
+    "COLONIES_RETENTION": "retention",
+    "COLONIES_RETENTION_POLICY": "retention_policy",
     "COLONIES_MAX_BODY_BYTES": "max_body_bytes",
+    "COLONIES_CRON_CHECKER_PERIOD": "cron_checker_period",
+    "COLONIES_GENERATOR_CHECKER_PERIOD": "generator_checker_period",
     "BUILD_VERSION": "build_version",
     "BUILD_TIME": "build_time",
 }
+
+# env vars given in another unit than the field: value × factor (upstream periods are in ms)
+_ENV_SCALE = {"cron_checker_period": 0.001, "generator_checker_period": 0.001}
 
 
 def _coerce(name: str, raw: Any) -> Any:
@@ -91,4 +106,6 @@ def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] 
     for var, name in _ENV.items():
         if var in environ and environ[var] != "":
             values[name] = _coerce(name, environ[var])
+            if name in _ENV_SCALE:
+                values[name] *= _ENV_SCALE[name]
     return NodeConfig(**values)

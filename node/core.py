@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from colonies.node.channels import ChannelHub
 from colonies.node.config import NodeConfig
 from colonies.node.directory import Directory
 from colonies.node.events import ProcessEvents
@@ -20,6 +21,8 @@ class NodeCore:
     directory: Directory = field(default_factory=Directory)
     scheduler: Scheduler = field(default_factory=Scheduler)
     events: ProcessEvents = field(init=False)
+    # live channel subscribers and per-process channel append rate limits
+    channels: ChannelHub = field(default_factory=ChannelHub)
     # executor id → last assign call (ns); flushed to the store by the liveness service
     heard_from: dict[str, int] = field(default_factory=dict)
     # the port the HTTP server really listens on (config.port may be 0 = any free port)

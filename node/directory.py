@@ -12,7 +12,7 @@ import msgspec
 from sqlalchemy.engine import Connection
 
 from colonies import models
-from colonies.models import APPROVED
+from colonies.models import APPROVED, UNREGISTERED
 from colonies.node.store import directory as q
 
 
@@ -57,17 +57,30 @@ class Directory:
         self._users_by_id = {k: v for k, v in self._users_by_id.items() if k[0] != name}
         self.functions = {k for k in self.functions if k[0] != name}
 
+    def change_colony_id(self, name: str, colonyid: str) -> None:
+        entry = self.colonies.get(name)
+        if entry is not None:
+            entry.colonyid = colonyid
+
     def forget_functions_of(self, colonyname: str, executorname: str) -> None:
         self.functions = {k for k in self.functions if k[:2] != (colonyname, executorname)}
 
     # --- executors --------------------------------------------------------------------------
     def put_executor(self, executor: models.Executor) -> None:
-        key = (executor.colonyname, executor.executorname)
-        old = self._executors.get(key)
-        if old is not None:
-            self._executors_by_id.pop((old.colonyname, old.executorid), None)
-        self._executors[key] = executor
-        self._executors_by_id[(executor.colonyname, executor.executorid)] = executor.executorname
+        colonyname, name = executor.colonyname, executor.executorname
+        old = self._executors.get((colonyname, name))
+        if old is not None and self._executors_by_id.get((colonyname, old.executorid)) == name:
+            self._executors_by_id.pop((colonyname, old.executorid))
+        self._executors[(colonyname, name)] = executor
+        # An id may be left on an unregistered executor and reused by a live one: the id answers
+        # for the live one, whatever order the two are stored in.
+        id_key = (colonyname, executor.executorid)
+        holder = self._executors_by_id.get(id_key)
+        if holder is None or holder == name or executor.state != UNREGISTERED or self._executors[(colonyname, holder)].state == UNREGISTERED:
+            self._executors_by_id[id_key] = name
+
+    def change_executor_id(self, colonyname: str, name: str, executorid: str) -> models.Executor | None:
+        return self.update_executor(colonyname, name, executorid=executorid)
 
     def update_executor(self, colonyname: str, name: str, **changes: object) -> models.Executor | None:
         executor = self._executors.get((colonyname, name))
@@ -91,6 +104,15 @@ class Directory:
     def put_user(self, user: models.User) -> None:
         self._users[(user.colonyname, user.name)] = user
         self._users_by_id[(user.colonyname, user.userid)] = user.name
+
+    def change_user_id(self, colonyname: str, name: str, userid: str) -> models.User | None:
+        user = self._users.get((colonyname, name))
+        if user is None:
+            return None
+        self.remove_user(colonyname, name)
+        changed = msgspec.structs.replace(user, userid=userid)
+        self.put_user(changed)
+        return changed
 
     def remove_user(self, colonyname: str, name: str) -> None:
         user = self._users.pop((colonyname, name), None)

@@ -1,4 +1,5 @@
-"""GET /pubsub: websocket subscriptions to process state changes (spec §4.7).
+"""GET /pubsub: websocket subscriptions to process state changes (spec §4.7) and to process
+channels (spec §4.8, streamed by node/handlers/channels.py).
 
 Unlike upstream, a subscriber only hears about processes of colonies it is a member of.
 """
@@ -12,12 +13,14 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from colonies import crypto
-from colonies.messages import SubscribeProcessesMsg, SubscribeProcessMsg
+from colonies.messages import SubscribeChannelMsg, SubscribeProcessesMsg, SubscribeProcessMsg
 from colonies.models import CANCELLED, FAILED, PROCESS_STATES, SUCCESS
 from colonies.node.core import CORE_KEY, NodeCore
 from colonies.node.events import Subscription
+from colonies.node.handlers import channels as channel_handlers
+from colonies.node.rpc import Call
 from colonies.node.store import processes as pq
-from colonies.wire import RPCError, b64decode, decode_envelope, encode_json, error_reply_bytes, reply_bytes
+from colonies.wire import Envelope, RPCError, b64decode, decode_envelope, encode_json, error_reply_bytes, reply_bytes
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,7 @@ EVENT_PAYLOADTYPE = "subscribeprocessmsg"
 
 _process_msg = msgspec.json.Decoder(SubscribeProcessMsg)
 _processes_msg = msgspec.json.Decoder(SubscribeProcessesMsg)
+_channel_msg = msgspec.json.Decoder(SubscribeChannelMsg)
 
 
 async def handle_pubsub(request: web.Request) -> web.WebSocketResponse:
@@ -39,7 +43,11 @@ async def handle_pubsub(request: web.Request) -> web.WebSocketResponse:
         first = await ws.receive(timeout=FIRST_MESSAGE_TIMEOUT)
         if first.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
             return ws
-        sub, timeout, immediate = await _subscribe(core, first.data if isinstance(first.data, bytes) else first.data.encode())
+        envelope = decode_envelope(first.data if isinstance(first.data, bytes) else first.data.encode())
+        if envelope.payloadtype == channel_handlers.SUBSCRIBE_PAYLOADTYPE:
+            await _follow_channel(core, envelope, ws)
+            return ws
+        sub, timeout, immediate = await _subscribe(core, envelope)
         try:
             await _stream(ws, sub, timeout, immediate)
         finally:
@@ -54,12 +62,26 @@ async def handle_pubsub(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _subscribe(core: NodeCore, body: bytes) -> tuple[Subscription, float, pq.ProcessRecord | None]:
-    envelope = decode_envelope(body)
+def _signer(envelope: Envelope) -> str:
     try:
-        caller_id = crypto.recover_id(envelope.payload, envelope.signature)
+        return crypto.recover_id(envelope.payload, envelope.signature)
     except crypto.SignatureError as err:
         raise RPCError(403, str(err)) from None
+
+
+async def _follow_channel(core: NodeCore, envelope: Envelope, ws: web.WebSocketResponse) -> None:
+    caller_id = _signer(envelope)
+    try:
+        msg = _channel_msg.decode(b64decode(envelope.payload))
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as err:
+        raise RPCError(400, f"Failed to parse {envelope.payloadtype}: {err or 'nested too deeply'}") from None
+    if msg.msgtype != envelope.payloadtype:
+        raise RPCError(400, "Failed to subscribe to channel, msg.MsgType does not match payloadType")
+    await channel_handlers.follow(Call(core, caller_id, envelope.payloadtype), msg, ws)
+
+
+async def _subscribe(core: NodeCore, envelope: Envelope) -> tuple[Subscription, float, pq.ProcessRecord | None]:
+    caller_id = _signer(envelope)
     payload = b64decode(envelope.payload)
     try:
         if envelope.payloadtype == "subscribeprocessmsg":
@@ -101,6 +123,7 @@ async def _stream(ws: web.WebSocketResponse, sub: Subscription, timeout: float, 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     closed = asyncio.ensure_future(_until_closed(ws))
+    getter: asyncio.Future[pq.ProcessRecord] | None = None
     try:
         if immediate is not None:
             await ws.send_str(reply_bytes(EVENT_PAYLOADTYPE, encode_json(immediate.process)).decode())
@@ -113,14 +136,16 @@ async def _stream(ws: web.WebSocketResponse, sub: Subscription, timeout: float, 
             getter = asyncio.ensure_future(sub.queue.get())
             done, _ = await asyncio.wait({getter, closed}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
             if getter not in done:
-                getter.cancel()
                 return
             record = getter.result()
             await ws.send_str(reply_bytes(EVENT_PAYLOADTYPE, encode_json(record.process)).decode())
             if sub.processid and record.state in TERMINAL:
                 return
     finally:
-        closed.cancel()
+        for task in (closed, getter):
+            if task is not None and not task.done():
+                task.cancel()
+        await asyncio.gather(*(t for t in (closed, getter) if t is not None), return_exceptions=True)
 
 
 async def _until_closed(ws: web.WebSocketResponse) -> None:

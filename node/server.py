@@ -104,6 +104,7 @@ class Node:
         if self.core is not None:
             await self.core.db.close()
             self.core = None
+        await asyncio.sleep(0)  # let cancelled handlers finish unwinding before the loop may close
 
     def _require_core(self) -> NodeCore:
         if self.core is None:

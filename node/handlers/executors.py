@@ -15,9 +15,11 @@ from colonies.messages import (
     UpdateExecutorMsg,
 )
 from colonies.models import APPROVED, PENDING, REJECTED, UNREGISTERED
+from colonies.node.core import NodeCore
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.store import directory as dq
 from colonies.node.store import processes as pq
+from colonies.node.store import workflows as wq
 from colonies.node.validate import require_id, require_name
 from colonies.timefmt import format_ns
 from colonies.wire import RPCError
@@ -122,21 +124,29 @@ async def reject_executor(call: Call, msg: ExecutorNameMsg) -> dict[str, Any]:
     return await _set_state(call, msg, REJECTED)
 
 
+async def unregister(node: NodeCore, executor: models.Executor) -> int:
+    """Remove an executor from its colony (removeexecutormsg, stale-executor cleanup): its functions
+    go, it is kept as UNREGISTERED, and the processes it was running go back to the queue.
+    Returns how many processes changed."""
+    colonyname, name, executorid = executor.colonyname, executor.executorname, executor.executorid
+    now = node.now_ns()
+
+    def write(conn):  # type: ignore[no-untyped-def]
+        dq.unregister_executor(conn, colonyname, name)
+        return wq.changed_many(conn, pq.release_executor_processes(conn, colonyname, executorid, now), now)
+
+    released = await node.db.write(write)
+    node.directory.update_executor(colonyname, name, state=UNREGISTERED)
+    node.directory.forget_functions_of(colonyname, name)
+    for record in released:
+        node.events.publish(record)
+    return len(released)
+
+
 @rpc("removeexecutormsg", ExecutorNameMsg)
 async def remove_executor(call: Call, msg: ExecutorNameMsg) -> dict[str, Any]:
     call.require_colony_owner(msg.colonyname)
-    executor = _existing(call, msg.colonyname, msg.executorname)
-    now = call.now()
-
-    def write(conn):  # type: ignore[no-untyped-def]
-        dq.unregister_executor(conn, msg.colonyname, msg.executorname)
-        return pq.release_executor_processes(conn, msg.colonyname, executor.executorid, now)
-
-    released = await call.node.db.write(write)
-    call.node.directory.update_executor(msg.colonyname, msg.executorname, state=UNREGISTERED)
-    call.node.directory.forget_functions_of(msg.colonyname, msg.executorname)
-    for record in released:
-        call.node.events.publish(record)
+    await unregister(call.node, _existing(call, msg.colonyname, msg.executorname))
     return EMPTY
 
 

@@ -26,7 +26,8 @@ from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.scheduler import Waiter
 from colonies.node.store import processes as pq
 from colonies.node.store.processes import ProcessRecord
-from colonies.node.submission import process_row, validate_spec
+from colonies.node.store import workflows as wq
+from colonies.node.submit import submit_process
 from colonies.node.validate import require_count
 from colonies.wire import RPCError
 
@@ -42,11 +43,7 @@ async def submit(call: Call, msg: SubmitFuncSpecMsg) -> models.Process:
     require(msg.spec is not None, "Failed to submit function spec, spec is missing")
     assert msg.spec is not None
     initiator = call.require_member(msg.spec.conditions.colonyname)
-    spec = validate_spec(msg.spec)
-    row, attrs = process_row(spec, initiatorid=call.caller_id, initiatorname=initiator, now=call.now())
-    record = await call.node.db.write(lambda conn: pq.insert_process(conn, row, attrs))
-    call.node.events.publish(record)
-    return record.process
+    return await submit_process(call.node, msg.spec, initiatorid=call.caller_id, initiatorname=initiator)
 
 
 # --- assign ---------------------------------------------------------------------------------
@@ -72,7 +69,6 @@ async def assign(call: Call, msg: AssignProcessMsg) -> models.Process:
             continue
         record = await _claim(call, executor, cpu, mem)
         if record is not None:
-            node.events.publish(record)
             return record.process
         if msg.timeout < 0 or deadline - loop.time() <= 0:
             raise RPCError(404, NO_PROCESS)
@@ -84,7 +80,6 @@ async def assign(call: Call, msg: AssignProcessMsg) -> models.Process:
             # again now that we are registered: a process submitted since the first try has no one to wake
             record = await _claim(call, executor, cpu, mem)
             if record is not None:
-                node.events.publish(record)
                 return record.process
             try:
                 await asyncio.wait_for(asyncio.shield(waiter.future), deadline - loop.time())
@@ -99,9 +94,10 @@ async def assign(call: Call, msg: AssignProcessMsg) -> models.Process:
 
 
 async def _claim(call: Call, executor: models.Executor, cpu: int, mem: int) -> ProcessRecord | None:
+    """Claim and publish; the claimed process (its workflow's state follows in the same commit)."""
     now = call.now()
     write = call.node.db.submit(
-        lambda conn: pq.claim(
+        lambda conn: wq.changed(conn, pq.claim(
             conn,
             colonyname=executor.colonyname,
             executortype=executor.executortype,
@@ -111,28 +107,34 @@ async def _claim(call: Call, executor: models.Executor, cpu: int, mem: int) -> P
             availablecpu=cpu,
             availablemem=mem,
             now=now,
-        )
+        ), now)
     )
     try:
-        return await asyncio.shield(write)
+        records = await asyncio.shield(write)
     except asyncio.CancelledError:
         # The caller went away mid-claim: a committed assignment must go back to the queue.
         write.add_done_callback(lambda done: _return_unclaimed(call, done))
         raise
+    publish(call, records)
+    return records[0] if records else None
 
 
-def _return_unclaimed(call: Call, done: "asyncio.Future[ProcessRecord | None]") -> None:
-    if done.cancelled() or done.exception() is not None or done.result() is None:
+def publish(call: Call, records: list[ProcessRecord]) -> None:
+    for record in records:
+        call.node.events.publish(record)
+
+
+def _return_unclaimed(call: Call, done: "asyncio.Future[list[ProcessRecord]]") -> None:
+    if done.cancelled() or done.exception() is not None or not done.result():
         return
-    record = done.result()
-    assert record is not None
+    record = done.result()[0]
+    now = call.now()
 
     async def give_back() -> None:
         released = await call.node.db.write(
-            lambda conn: pq.release(conn, processid=record.process.processid, now=call.now(), count_retry=False)
+            lambda conn: wq.changed(conn, pq.release(conn, processid=record.process.processid, now=now, count_retry=False), now)
         )
-        if released is not None:
-            call.node.events.publish(released)
+        publish(call, released)
 
     asyncio.ensure_future(give_back())
 
@@ -193,12 +195,15 @@ def _stats_updater(call: Call, record: ProcessRecord, now: int):  # type: ignore
 async def close_successful(call: Call, msg: CloseSuccessfulMsg) -> dict[str, Any]:
     now = call.now()
     output = _json.encode(msg.out) if msg.out is not None else None
-    record = await call.node.db.write(
-        lambda conn: pq.close(conn, processid=msg.processid, executorid=call.caller_id, state=SUCCESS, now=now, output=output)
+    records = await call.node.db.write(
+        lambda conn: wq.changed(
+            conn, pq.close(conn, processid=msg.processid, executorid=call.caller_id, state=SUCCESS, now=now, output=output), now
+        )
     )
-    if record is None:
+    if not records:
         raise await _explain_refusal(call, msg.processid, "close process as successful")
-    call.node.events.publish(record)
+    publish(call, records)
+    record = records[0]
     stats = _stats_updater(call, record, now)
     if stats is not None:
         await call.node.db.write(stats)
@@ -208,12 +213,15 @@ async def close_successful(call: Call, msg: CloseSuccessfulMsg) -> dict[str, Any
 @rpc("closefailedmsg", CloseFailedMsg)
 async def close_failed(call: Call, msg: CloseFailedMsg) -> dict[str, Any]:
     errors = _json.encode(msg.errors or [])
-    record = await call.node.db.write(
-        lambda conn: pq.close(conn, processid=msg.processid, executorid=call.caller_id, state=FAILED, now=call.now(), errors=errors)
+    now = call.now()
+    records = await call.node.db.write(
+        lambda conn: wq.changed(
+            conn, pq.close(conn, processid=msg.processid, executorid=call.caller_id, state=FAILED, now=now, errors=errors), now
+        )
     )
-    if record is None:
+    if not records:
         raise await _explain_refusal(call, msg.processid, "close process as failed")
-    call.node.events.publish(record)
+    publish(call, records)
     return EMPTY
 
 

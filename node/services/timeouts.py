@@ -8,6 +8,8 @@ import msgspec
 
 from colonies.node.core import NodeCore
 from colonies.node.store import processes as pq
+from colonies.node.store import workflows as wq
+from colonies.node.store.processes import ProcessRecord
 
 log = logging.getLogger(__name__)
 
@@ -21,19 +23,17 @@ async def check_once(core: NodeCore) -> int:
     now = core.now_ns()
     waiting = await core.db.read(lambda conn: pq.expired_waiting(conn, now))
     running = await core.db.read(lambda conn: pq.expired_running(conn, now))
-    changed = []
+    changed: list[ProcessRecord] = []
     for processid in waiting:
-        record = await core.db.write(lambda conn, pid=processid: pq.fail_waiting(conn, processid=pid, now=now, errors=_json.encode([WAIT_EXCEEDED])))
-        if record is not None:
-            changed.append(record)
+        changed += await core.db.write(
+            lambda conn, pid=processid: wq.changed(conn, pq.fail_waiting(conn, processid=pid, now=now, errors=_json.encode([WAIT_EXCEEDED])), now)
+        )
     for processid, retries, maxretries in running:
         if maxretries > -1 and retries >= maxretries:
             op = lambda conn, pid=processid: pq.fail_running(conn, processid=pid, now=now, errors=_json.encode([EXEC_EXCEEDED]))  # noqa: E731
         else:
             op = lambda conn, pid=processid: pq.release(conn, processid=pid, now=now, count_retry=True)  # noqa: E731
-        record = await core.db.write(op)
-        if record is not None:
-            changed.append(record)
+        changed += await core.db.write(lambda conn, op=op: wq.changed(conn, op(conn), now))
     for record in changed:
         core.events.publish(record)
     return len(changed)

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection, Row
 
 from colonies import models
 from colonies.models import RUNNING, UNREGISTERED
+from colonies.node.store import locations as location_queries
 from colonies.node.store.schema import attributes, colonies, executors, functions, logs, processes, server, users
 from colonies.timefmt import format_ns
 
@@ -40,13 +41,21 @@ def set_colony_paused(conn: Connection, name: str, paused: bool) -> None:
 
 def remove_colony(conn: Connection, name: str) -> None:
     """Everything that belongs to the colony goes with it."""
+    from colonies.node.store.workflows import remove_colony_graphs
+
+    remove_colony_graphs(conn, name)
     conn.execute(delete(attributes).where(attributes.c.targetcolonyname == name))
     conn.execute(delete(processes).where(processes.c.colonyname == name))
     conn.execute(delete(logs).where(logs.c.colonyname == name))
     conn.execute(delete(functions).where(functions.c.colonyname == name))
     conn.execute(delete(executors).where(executors.c.colonyname == name))
     conn.execute(delete(users).where(users.c.colonyname == name))
+    location_queries.remove_all_of(conn, name)
     conn.execute(delete(colonies).where(colonies.c.name == name))
+
+
+def set_colony_id(conn: Connection, name: str, colonyid: str) -> None:
+    conn.execute(update(colonies).where(colonies.c.name == name).values(colonyid=colonyid))
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -66,6 +75,10 @@ def add_user(conn: Connection, user: models.User) -> None:
 
 def remove_user(conn: Connection, colonyname: str, name: str) -> int:
     return conn.execute(delete(users).where(users.c.colonyname == colonyname, users.c.name == name)).rowcount
+
+
+def set_user_id(conn: Connection, colonyname: str, name: str, userid: str) -> None:
+    conn.execute(update(users).where(users.c.colonyname == colonyname, users.c.name == name).values(userid=userid))
 
 
 # --- executors ------------------------------------------------------------------------------
@@ -123,6 +136,27 @@ def set_executor_json(conn: Connection, colonyname: str, name: str, column: str,
 def unregister_executor(conn: Connection, colonyname: str, name: str) -> None:
     conn.execute(delete(functions).where(functions.c.colonyname == colonyname, functions.c.executorname == name))
     set_executor_state(conn, colonyname, name, UNREGISTERED)
+
+
+def set_executor_id(conn: Connection, colonyname: str, name: str, old_id: str, new_id: str) -> None:
+    """The executor's new key; processes it is running now belong to the new id, so it can close them."""
+    conn.execute(
+        update(executors).where(executors.c.colonyname == colonyname, executors.c.name == name).values(executorid=new_id)
+    )
+    conn.execute(
+        update(processes)
+        .where(processes.c.colonyname == colonyname, processes.c.state == RUNNING, processes.c.assignedexecutorid == old_id)
+        .values(assignedexecutorid=new_id)
+    )
+
+
+def executor_liveness(conn: Connection) -> list[tuple[str, str, str, int, int]]:
+    """(colonyname, name, executorid, commissiontime, lastheardfrom) of every executor still registered."""
+    e = executors.c
+    rows = conn.execute(
+        select(e.colonyname, e.name, e.executorid, e.commissiontime, e.lastheardfrom).where(e.state != UNREGISTERED)
+    )
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 def touch_executors(conn: Connection, heard: dict[str, int]) -> None:

@@ -139,6 +139,7 @@ Index(
     postgresql_where=assignable,
 )
 Index("processes_by_state", processes.c.colonyname, processes.c.state, processes.c.prioritytime)
+Index("processes_by_graph", processes.c.processgraphid)
 Index(
     "processes_waitdeadline",
     processes.c.waitdeadline,

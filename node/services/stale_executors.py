@@ -1,0 +1,81 @@
+"""Stale-executor cleanup (spec §4.5): executors silent for too long are removed from their colony.
+
+Every `cleanup_interval` seconds, an executor whose last contact (its latest assign call: this
+node's memory, or the stored value written behind by the liveness service) is older than
+`stale_executor_duration` seconds is unregistered exactly as `removeexecutormsg` does. Executors
+never heard from since they were (re)registered are left alone.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from colonies import models
+from colonies.node.core import NodeCore
+from colonies.node.handlers.executors import unregister
+from colonies.node.store import directory as dq
+
+log = logging.getLogger(__name__)
+
+NS = 1_000_000_000
+
+
+def _last_heard(core: NodeCore, executorid: str, commissioned: int, stored: int) -> int:
+    """Latest contact since commissioning, 0 if none: a reused id must not inherit old contact."""
+    heard = max(core.heard_from.get(executorid, 0), stored)
+    return heard if heard >= commissioned else 0
+
+
+def _cutoff(core: NodeCore) -> int:
+    return core.now_ns() - core.config.stale_executor_duration * NS
+
+
+async def stale_executors(core: NodeCore) -> list[models.Executor]:
+    cutoff = _cutoff(core)
+    rows = await core.db.read(dq.executor_liveness)
+    stale = []
+    for colonyname, name, executorid, commissioned, stored in rows:
+        heard = _last_heard(core, executorid, commissioned, stored)
+        if heard == 0 or heard >= cutoff:
+            continue
+        executor = core.directory.executor(colonyname, name)
+        # the directory is the live truth: skip an executor removed or re-keyed meanwhile
+        if executor is not None and executor.executorid == executorid and executor.state != models.UNREGISTERED:
+            stale.append(executor)
+    return stale
+
+
+async def sweep(core: NodeCore) -> list[models.Executor]:
+    """Remove the stale executors; the ones removed."""
+    removed = []
+    for executor in await stale_executors(core):
+        # earlier removals awaited commits: the executor may have called in or changed since
+        current = core.directory.executor(executor.colonyname, executor.executorname)
+        if current is not executor or core.heard_from.get(executor.executorid, 0) >= _cutoff(core):
+            continue
+        released = await unregister(core, executor)
+        log.info(
+            "removed stale executor %s of colony %s (%d processes back in the queue)",
+            executor.executorname,
+            executor.colonyname,
+            released,
+        )
+        removed.append(executor)
+    return removed
+
+
+async def run(core: NodeCore) -> None:
+    while True:
+        await asyncio.sleep(core.config.cleanup_interval)
+        try:
+            await sweep(core)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("stale executor cleanup failed")
+
+
+def service(core: NodeCore):  # type: ignore[no-untyped-def]
+    if core.config.stale_executor_duration <= 0 or core.config.cleanup_interval <= 0:
+        return None
+    return run(core)

@@ -1,0 +1,49 @@
+"""Retention queries (spec §4.5): bounded deletes of old successful processes and old logs.
+
+Each call deletes at most `limit` rows so one transaction (and the writes queued behind it) stays
+short; the retention service repeats a call until it deletes fewer than `limit`.
+"""
+from __future__ import annotations
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.engine import Connection
+
+from colonies.node.store import channels as channel_queries
+from colonies.node.store.schema import attributes, logs, processes
+
+P = processes.c
+L = logs.c
+
+# Written as literal SQL, like the index condition below, so planners can match the partial index.
+_EXPIRABLE = text("state = 2 AND processgraphid = ''")
+
+# Only retention needs this index; it is created when retention is first enabled, so nodes
+# without retention do not pay for it on every close.
+_INDEX_DDL = "CREATE INDEX IF NOT EXISTS processes_retention ON processes (endtime) WHERE state = 2 AND processgraphid = ''"
+
+
+def ensure_index(conn: Connection) -> None:
+    conn.exec_driver_sql(_INDEX_DDL)
+
+
+def delete_processes(conn: Connection, *, ended_before: int, limit: int) -> int:
+    """Delete up to `limit` SUCCESS processes outside workflows that ended before `ended_before`
+    (ns), with their attributes and channels; how many were deleted."""
+    ids = list(
+        conn.execute(
+            select(P.processid).where(_EXPIRABLE, P.endtime < ended_before).order_by(P.endtime).limit(limit)
+        ).scalars()
+    )
+    if not ids:
+        return 0
+    conn.execute(delete(attributes).where(attributes.c.targetid.in_(ids)))
+    for processid in ids:
+        channel_queries.delete_for_process(conn, processid)
+    conn.execute(delete(processes).where(P.processid.in_(ids)))
+    return len(ids)
+
+
+def delete_logs(conn: Connection, *, colonyname: str, before: int, limit: int) -> int:
+    """Delete up to `limit` logs of the colony written before `before` (ns); how many were deleted."""
+    ids = select(L.logid).where(L.colonyname == colonyname, L.ts < before).limit(limit).scalar_subquery()
+    return conn.execute(delete(logs).where(L.logid.in_(ids))).rowcount

@@ -1,0 +1,334 @@
+"""Process graphs (workflows): storage, and the consequences of a member's state change.
+
+Every function runs inside the caller's transaction, so a close and the children it unblocks
+(or the descendants its failure dooms) commit together.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import msgspec
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from colonies import models
+from colonies.models import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING
+from colonies.node.store import processes as pq
+from colonies.node.store.processes import ProcessRecord
+from colonies.node.store.schema import attributes, metadata, processes
+from colonies.timefmt import format_ns
+
+processgraphs = Table(
+    "processgraphs",
+    metadata,
+    Column("processgraphid", String(64), primary_key=True),
+    Column("colonyname", String(256), nullable=False),
+    Column("initiatorid", String(64), nullable=False),
+    Column("initiatorname", String(256), nullable=False, default=""),
+    Column("rootprocessids", Text, nullable=False, default="[]"),
+    Column("state", Integer, nullable=False),
+    Column("submissiontime", BigInteger, nullable=False),
+    Column("starttime", BigInteger, nullable=False, default=0),
+    Column("endtime", BigInteger, nullable=False, default=0),
+)
+Index("processgraphs_by_state", processgraphs.c.colonyname, processgraphs.c.state, processgraphs.c.submissiontime)
+
+G = processgraphs.c
+P = processes.c
+TERMINAL = (SUCCESS, FAILED, CANCELLED)
+PARENT_FAILED = "Parent process {} failed"
+
+_json = msgspec.json.Encoder()
+_list = msgspec.json.Decoder(list[Any])
+_ids = msgspec.json.Decoder(list[str])
+
+
+# --- creation -------------------------------------------------------------------------------
+def insert_graph(
+    conn: Connection, graph: dict[str, Any], rows: list[dict[str, Any]], attrs: list[dict[str, Any]]
+) -> list[ProcessRecord]:
+    conn.execute(insert(processgraphs), [graph])
+    records = []
+    for row in rows:
+        mine = [a for a in attrs if a["targetid"] == row["processid"]]
+        records.append(pq.insert_process(conn, row, mine))
+    return records
+
+
+# --- consequences of a state change ---------------------------------------------------------
+def changed(conn: Connection, record: ProcessRecord | None, now: int) -> list[ProcessRecord]:
+    """The changed process followed by every process its new state changed in turn."""
+    if record is None:
+        return []
+    if not record.processgraphid:
+        return [record]
+    followers: list[ProcessRecord] = []
+    if record.state == SUCCESS:
+        followers = _unblock_children(conn, record.process.processid)
+    elif record.state == FAILED:
+        followers = _fail_descendants(conn, record.process.processid, now)
+    refresh_state(conn, record.processgraphid, now)
+    return [record, *followers]
+
+
+def changed_many(conn: Connection, records: Iterable[ProcessRecord | None], now: int) -> list[ProcessRecord]:
+    out: list[ProcessRecord] = []
+    for record in records:
+        out.extend(changed(conn, record, now))
+    return out
+
+
+def _members(conn: Connection, ids: list[str]) -> dict[str, Mapping[str, Any]]:
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(P.processid, P.state, P.waitforparents, P.parents, P.children, P.output).where(P.processid.in_(ids))
+    )
+    return {r.processid: r._mapping for r in rows}
+
+
+def _unblock_children(conn: Connection, parentid: str) -> list[ProcessRecord]:
+    """Children whose parents have all succeeded become assignable; their `in` is the parents' `out`."""
+    parent = _members(conn, [parentid])[parentid]
+    children = _members(conn, _ids.decode(parent["children"]))
+    unblocked = []
+    for childid, child in children.items():
+        if not child["waitforparents"] or child["state"] != WAITING:
+            continue
+        parentids = _ids.decode(child["parents"])
+        parents = _members(conn, parentids)
+        if any(parents.get(pid, {}).get("state") != SUCCESS for pid in parentids):
+            continue
+        inputs: list[Any] = []
+        for pid in parentids:
+            inputs.extend(_list.decode(parents[pid]["output"]))
+        conn.execute(
+            update(processes)
+            .where(P.processid == childid, P.waitforparents == True)  # noqa: E712
+            .values(waitforparents=False, input=_json.encode(inputs).decode())
+        )
+        record = pq.get_record(conn, childid)
+        if record is not None:
+            unblocked.append(record)
+    return unblocked
+
+
+def _fail_descendants(conn: Connection, failedid: str, now: int) -> list[ProcessRecord]:
+    """Processes that can now never run (a parent failed) fail too; nothing that already ran is touched."""
+    failed = []
+    frontier = [failedid]
+    seen = {failedid}
+    while frontier:
+        current = _members(conn, frontier)
+        frontier = []
+        for member in current.values():
+            for childid in _ids.decode(member["children"]):
+                if childid in seen:
+                    continue
+                seen.add(childid)
+                frontier.append(childid)
+        for pid in frontier:
+            errors = _json.encode([PARENT_FAILED.format(failedid)])
+            record = pq.fail_waiting(conn, processid=pid, now=now, errors=errors)
+            if record is not None:
+                failed.append(record)
+    return failed
+
+
+def _graph_state(counts: Mapping[int, int]) -> int:
+    total = sum(counts.values())
+    if counts.get(FAILED):
+        return FAILED
+    if counts.get(CANCELLED):
+        return CANCELLED
+    if total and counts.get(SUCCESS, 0) == total:
+        return SUCCESS
+    if counts.get(SUCCESS) or counts.get(RUNNING):
+        return RUNNING
+    return WAITING
+
+
+def refresh_state(conn: Connection, processgraphid: str, now: int) -> int:
+    """Recompute the graph's state from its members; set start and end times on the way."""
+    counts = {
+        state: n
+        for state, n in conn.execute(
+            select(P.state, func.count()).where(P.processgraphid == processgraphid).group_by(P.state)
+        )
+    }
+    state = _graph_state(counts)
+    graph = conn.execute(select(G.state, G.starttime, G.endtime).where(G.processgraphid == processgraphid)).first()
+    if graph is None or graph.state == state:
+        return state
+    values: dict[str, Any] = {"state": state}
+    if state != WAITING and not graph.starttime:
+        values["starttime"] = now
+    if state in TERMINAL:
+        values["endtime"] = now
+    conn.execute(update(processgraphs).where(G.processgraphid == processgraphid).values(**values))
+    return state
+
+
+# --- cancel / remove ------------------------------------------------------------------------
+def cancel_graph(conn: Connection, processgraphid: str, now: int) -> list[ProcessRecord] | None:
+    """Waiting and running members → CANCELLED, graph → CANCELLED; None if the graph had ended."""
+    graph = conn.execute(select(G.state).where(G.processgraphid == processgraphid)).first()
+    if graph is None or graph.state in TERMINAL:
+        return None
+    ids = conn.execute(
+        select(P.processid).where(P.processgraphid == processgraphid, P.state.in_((WAITING, RUNNING)))
+    ).scalars().all()
+    cancelled = [r for r in (pq.cancel(conn, processid=pid, now=now) for pid in ids) if r is not None]
+    conn.execute(update(processgraphs).where(G.processgraphid == processgraphid).values(state=CANCELLED, endtime=now))
+    return cancelled
+
+
+def remove_graph(conn: Connection, processgraphid: str) -> int:
+    ids = select(P.processid).where(P.processgraphid == processgraphid)
+    conn.execute(delete(attributes).where(attributes.c.targetid.in_(ids)))
+    conn.execute(delete(processes).where(P.processgraphid == processgraphid))
+    return conn.execute(delete(processgraphs).where(G.processgraphid == processgraphid)).rowcount
+
+
+def remove_all_graphs(conn: Connection, colonyname: str, state: int | None) -> int:
+    where = [G.colonyname == colonyname]
+    where.append(G.state != RUNNING if state is None else G.state == state)
+    ids = conn.execute(select(G.processgraphid).where(*where)).scalars().all()
+    return sum(remove_graph(conn, gid) for gid in ids)
+
+
+def remove_colony_graphs(conn: Connection, colonyname: str) -> None:
+    conn.execute(delete(processgraphs).where(G.colonyname == colonyname))
+
+
+# --- dynamic children -----------------------------------------------------------------------
+def add_child(
+    conn: Connection,
+    *,
+    row: dict[str, Any],
+    attrs: list[dict[str, Any]],
+    parentid: str,
+    childid: str,
+    insert_between: bool,
+) -> ProcessRecord:
+    """Insert a new process under `parentid` (insert: taking over its children; else beside them)."""
+    parent = _members(conn, [parentid])[parentid]
+    parent_children = _ids.decode(parent["children"])
+    newid = row["processid"]
+    if insert_between:
+        row["children"] = _json.encode(parent_children).decode()
+        for pid, member in _members(conn, parent_children).items():
+            parents = [newid if p == parentid else p for p in _ids.decode(member["parents"])]
+            conn.execute(update(processes).where(P.processid == pid).values(parents=_json.encode(parents).decode()))
+        parent_children = [newid]
+    else:
+        parent_children = [*parent_children, newid]
+        if childid:
+            target = _members(conn, [childid]).get(childid)
+            if target is not None:
+                row["children"] = _json.encode([childid]).decode()
+                parents = [*_ids.decode(target["parents"]), newid]
+                conn.execute(
+                    update(processes)
+                    .where(P.processid == childid)
+                    .values(parents=_json.encode(parents).decode(), waitforparents=True)
+                )
+    conn.execute(update(processes).where(P.processid == parentid).values(children=_json.encode(parent_children).decode()))
+    return pq.insert_process(conn, row, attrs)
+
+
+# --- reads ----------------------------------------------------------------------------------
+_STYLE = {
+    WAITING: ("#ffffff", "#6c757d"),
+    RUNNING: ("#ffffff", "#0d6efd"),
+    SUCCESS: ("#ffffff", "#198754"),
+    FAILED: ("#ffffff", "#dc3545"),
+    CANCELLED: ("#ffffff", "#adb5bd"),
+}
+
+
+def graph_from_row(conn: Connection, g: Mapping[str, Any], *, detailed: bool = True) -> models.ProcessGraph:
+    graph = models.ProcessGraph(
+        processgraphid=g["processgraphid"],
+        initiatorid=g["initiatorid"],
+        initiatorname=g["initiatorname"],
+        colonyname=g["colonyname"],
+        rootprocessids=_ids.decode(g["rootprocessids"]),
+        state=g["state"],
+        submissiontime=format_ns(g["submissiontime"]),
+        starttime=format_ns(g["starttime"]),
+        endtime=format_ns(g["endtime"]),
+    )
+    if not detailed:
+        return graph
+    rows = conn.execute(
+        select(P.processid, P.state, P.parents, P.children, P.spec)
+        .where(P.processgraphid == g["processgraphid"])
+        .order_by(P.submissiontime, P.processid)
+    ).all()
+    graph.processids = [r.processid for r in rows]
+    states = {r.processid: r.state for r in rows}
+    depth = _depths(graph.rootprocessids, {r.processid: _ids.decode(r.children) for r in rows})
+    per_level: dict[int, int] = {}
+    for r in rows:
+        level = depth.get(r.processid, 0)
+        column = per_level.get(level, 0)
+        per_level[level] = column + 1
+        children = _ids.decode(r.children)
+        color, background = _STYLE.get(r.state, _STYLE[WAITING])
+        nodename = msgspec.json.decode(r.spec, type=models.FunctionSpec).nodename
+        graph.nodes.append(
+            models.GraphNode(
+                id=r.processid,
+                data=models.GraphNodeData(label=nodename),
+                position=models.GraphNodePosition(x=column * 200, y=level * 100),
+                type="input" if not _ids.decode(r.parents) else ("output" if not children else ""),
+                style=models.GraphNodeStyle(color=color, background=background),
+            )
+        )
+        for child in children:
+            graph.edges.append(
+                models.GraphEdge(id=f"{r.processid}-{child}", source=r.processid, target=child, animated=states.get(r.processid) == RUNNING)
+            )
+    return graph
+
+
+def _depths(roots: list[str], children: Mapping[str, list[str]]) -> dict[str, int]:
+    depth = {root: 0 for root in roots}
+    frontier = list(roots)
+    while frontier:
+        nxt = []
+        for pid in frontier:
+            for child in children.get(pid, []):
+                if depth.get(child, -1) < depth[pid] + 1 and depth[pid] + 1 <= len(children):
+                    depth[child] = depth[pid] + 1
+                    nxt.append(child)
+        frontier = nxt
+    return depth
+
+
+def get_graph(conn: Connection, processgraphid: str, *, detailed: bool = True) -> models.ProcessGraph | None:
+    row = conn.execute(select(processgraphs).where(G.processgraphid == processgraphid)).first()
+    return graph_from_row(conn, row._mapping, detailed=detailed) if row else None
+
+
+def list_graphs(conn: Connection, colonyname: str, state: int, count: int) -> list[models.ProcessGraph]:
+    rows = conn.execute(
+        select(processgraphs).where(G.colonyname == colonyname, G.state == state).order_by(G.submissiontime.desc()).limit(count)
+    ).all()
+    return [graph_from_row(conn, r._mapping) for r in rows]
+
+
+def count_by_state(conn: Connection, colonyname: str) -> dict[int, int]:
+    return {s: n for s, n in conn.execute(select(G.state, func.count()).where(G.colonyname == colonyname).group_by(G.state))}
+
+
+def leaf_outputs(conn: Connection, processgraphid: str) -> list[Any]:
+    rows = conn.execute(
+        select(P.children, P.output).where(P.processgraphid == processgraphid).order_by(P.submissiontime, P.processid)
+    )
+    outputs: list[Any] = []
+    for r in rows:
+        if not _ids.decode(r.children):
+            outputs.extend(_list.decode(r.output))
+    return outputs
