@@ -670,6 +670,90 @@ class AsyncClient:
         await self._call_empty(msg, prvkey)
 
 
+    # --- crons (§2.10, §4.9) --------------------------------------------------------------
+    async def add_cron(
+        self,
+        colonyname: str,
+        name: str,
+        workflow: models.WorkflowSpec,
+        prvkey: str | None = None,
+        *,
+        cronexpression: str = "",
+        interval: int = -1,
+        random: bool = False,
+        waitforprevprocessgraph: bool = False,
+    ) -> models.Cron:
+        """Run `workflow` on a 6-field cron expression (with seconds), or every `interval` seconds
+        (`random`: after a random delay in [0, interval) instead)."""
+        cron = models.Cron(
+            colonyname=colonyname,
+            name=name,
+            cronexpression=cronexpression,
+            interval=interval,
+            random=random,
+            workflowspec=msgspec.json.encode(workflow).decode(),
+            waitforprevprocessgraph=waitforprevprocessgraph,
+        )
+        msg = messages.AddCronMsg(msgtype="addcronmsg", cron=msgspec.to_builtins(cron))
+        return await self._call(msg, models.Cron, prvkey)
+
+    async def get_cron(self, cronid: str, prvkey: str | None = None) -> models.Cron:
+        return await self._call(messages.CronIdMsg(msgtype="getcronmsg", cronid=cronid), models.Cron, prvkey)
+
+    async def list_crons(self, colonyname: str, count: int = 100, prvkey: str | None = None) -> list[models.Cron]:
+        msg = messages.GetCronsMsg(msgtype="getcronsmsg", colonyname=colonyname, count=count)
+        return await self._call_list(msg, models.Cron, prvkey)
+
+    async def run_cron(self, cronid: str, prvkey: str | None = None) -> models.Cron:
+        """Start the cron's workflow now (unless it waits for an unfinished previous run)."""
+        return await self._call(messages.CronIdMsg(msgtype="runcronmsg", cronid=cronid), models.Cron, prvkey)
+
+    async def remove_cron(self, cronid: str, prvkey: str | None = None) -> None:
+        await self._call_empty(messages.CronIdMsg(msgtype="removecronmsg", cronid=cronid), prvkey)
+
+    # --- generators (§2.10, §4.10) --------------------------------------------------------
+    async def add_generator(
+        self,
+        colonyname: str,
+        name: str,
+        workflow: models.WorkflowSpec,
+        trigger: int,
+        timeout: int = -1,
+        prvkey: str | None = None,
+    ) -> models.Generator:
+        """Submit `workflow` for every `trigger` packed args (roots get them as `args`, in pack
+        order), or with fewer once `timeout` seconds (> 0) passed since the last run."""
+        generator = models.Generator(
+            colonyname=colonyname,
+            name=name,
+            workflowspec=msgspec.json.encode(workflow).decode(),
+            trigger=trigger,
+            timeout=timeout,
+        )
+        msg = messages.AddGeneratorMsg(msgtype="addgeneratormsg", generator=generator)
+        return await self._call(msg, models.Generator, prvkey)
+
+    async def get_generator(self, generatorid: str, prvkey: str | None = None) -> models.Generator:
+        msg = messages.GeneratorIdMsg(msgtype="getgeneratormsg", generatorid=generatorid)
+        return await self._call(msg, models.Generator, prvkey)
+
+    async def resolve_generator(self, colonyname: str, name: str, prvkey: str | None = None) -> models.Generator:
+        msg = messages.ResolveGeneratorMsg(msgtype="resolvegeneratormsg", colonyname=colonyname, generatorname=name)
+        return await self._call(msg, models.Generator, prvkey)
+
+    async def list_generators(self, colonyname: str, count: int = 100, prvkey: str | None = None) -> list[models.Generator]:
+        msg = messages.GetGeneratorsMsg(msgtype="getgeneratorsmsg", colonyname=colonyname, count=count)
+        return await self._call_list(msg, models.Generator, prvkey)
+
+    async def pack_generator(self, generatorid: str, arg: str, prvkey: str | None = None) -> None:
+        """Queue one argument for the generator's next workflow."""
+        msg = messages.PackGeneratorMsg(msgtype="packgeneratormsg", generatorid=generatorid, arg=arg)
+        await self._call_empty(msg, prvkey)
+
+    async def remove_generator(self, generatorid: str, prvkey: str | None = None) -> None:
+        msg = messages.GeneratorIdMsg(msgtype="removegeneratormsg", generatorid=generatorid)
+        await self._call_empty(msg, prvkey)
+
 # --- blocking facade ----------------------------------------------------------------------
 def _sync(method: Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, T]]) -> Callable[Concatenate[Client, P], T]:
     def call(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -795,3 +879,14 @@ class Client:
     change_colony_id = _sync(AsyncClient.change_colony_id)
     change_executor_id = _sync(AsyncClient.change_executor_id)
     change_user_id = _sync(AsyncClient.change_user_id)
+    add_cron = _sync(AsyncClient.add_cron)
+    get_cron = _sync(AsyncClient.get_cron)
+    list_crons = _sync(AsyncClient.list_crons)
+    run_cron = _sync(AsyncClient.run_cron)
+    remove_cron = _sync(AsyncClient.remove_cron)
+    add_generator = _sync(AsyncClient.add_generator)
+    get_generator = _sync(AsyncClient.get_generator)
+    resolve_generator = _sync(AsyncClient.resolve_generator)
+    list_generators = _sync(AsyncClient.list_generators)
+    pack_generator = _sync(AsyncClient.pack_generator)
+    remove_generator = _sync(AsyncClient.remove_generator)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 from sqlalchemy.engine import Connection
@@ -42,11 +43,9 @@ async def _drain(core: NodeCore, op: Callable[[Connection], int]) -> int:
 async def sweep(core: NodeCore) -> Swept:
     cutoff = core.now_ns() - core.config.retention_policy * NS
     swept = Swept()
-    swept.processes = await _drain(core, lambda conn: rq.delete_processes(conn, ended_before=cutoff, limit=BATCH))
+    swept.processes = await _drain(core, partial(rq.delete_processes, ended_before=cutoff, limit=BATCH))
     for colonyname in list(core.directory.colonies):
-        swept.logs += await _drain(
-            core, lambda conn, name=colonyname: rq.delete_logs(conn, colonyname=name, before=cutoff, limit=BATCH)
-        )
+        swept.logs += await _drain(core, partial(rq.delete_logs, colonyname=colonyname, before=cutoff, limit=BATCH))
     if swept.processes or swept.logs:
         log.info("retention: deleted %d processes and %d logs", swept.processes, swept.logs)
     return swept

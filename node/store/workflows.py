@@ -319,8 +319,11 @@ def list_graphs(conn: Connection, colonyname: str, state: int, count: int) -> li
     return [graph_from_row(conn, r._mapping) for r in rows]
 
 
-def count_by_state(conn: Connection, colonyname: str) -> dict[int, int]:
-    return {s: n for s, n in conn.execute(select(G.state, func.count()).where(G.colonyname == colonyname).group_by(G.state))}
+def count_by_state(conn: Connection, colonyname: str | None) -> dict[int, int]:
+    query = select(G.state, func.count()).group_by(G.state)
+    if colonyname is not None:
+        query = query.where(G.colonyname == colonyname)
+    return {s: n for s, n in conn.execute(query)}
 
 
 def leaf_outputs(conn: Connection, processgraphid: str) -> list[Any]:

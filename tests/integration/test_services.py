@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from colonies import crypto, dev
 from colonies.client import AsyncClient, func_spec
-from colonies.models import APPROVED, FAILED, PENDING, RUNNING, SUCCESS, UNREGISTERED, WAITING
+from colonies.models import APPROVED, FAILED, PENDING, SUCCESS, UNREGISTERED, WAITING
 from colonies.node.config import NodeConfig
 from colonies.node.services import retention, stale_executors
 from colonies.node.store.schema import processes
