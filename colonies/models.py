@@ -380,9 +380,9 @@ class ChannelEntry(Model, omit_defaults=True):
     """One message of a process channel (upstream MsgEntry); payload is base64 on the wire."""
 
     sequence: Int64
+    timestamp: str
+    senderid: str
+    payload: str  # always sent, "" when empty; inreplyto, type and error are left out when unset
     inreplyto: Int64 = 0
-    timestamp: str = ZERO_TIME
-    senderid: str = ""
-    payload: str = ""
     type: str = ""
     error: str = ""

@@ -272,7 +272,9 @@ async def check_once(core: NodeCore, *, page: int = 200) -> int:
         rows = await core.db.read(lambda conn, cursor=after: cq.due(conn, now, page, after=cursor))
         for row in rows:
             if core.directory.colony(row.colonyname) is None:
-                continue  # its colony is gone; removing the colony removes its crons
+                # its colony was removed: the crons go too (a colony of that name added later must not inherit them)
+                await core.db.write(lambda conn, name=row.colonyname: cq.remove_colony(conn, name))
+                continue
             if row.nextrun == 0:
                 # first evaluation only schedules (upstream); crons added by RPC have a nextrun already
                 nextrun = schedule_of(row, now)

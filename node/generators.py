@@ -51,7 +51,9 @@ async def check_once(core: NodeCore, *, budget: int) -> tuple[int, bool]:
     submitted = 0
     for row, queued in pending:
         if core.directory.colony(row.colonyname) is None:
-            continue  # its colony is gone; removing the colony removes its generators
+            # its colony was removed: the generators go too (a colony of that name added later must not inherit them)
+            await core.db.write(lambda conn, name=row.colonyname: gq.remove_colony(conn, name))
+            continue
         runs, size = runs_due(row, queued, now)
         if runs == 0:
             continue

@@ -15,6 +15,7 @@ MAX_PRIORITY = 50_000
 # 100 years: far beyond any real deadline, and now + it in nanoseconds still fits an int64
 MAX_SECONDS = 100 * 365 * 86_400
 MAX_RETRIES = 2**31 - 1
+MAX_CHANNELS = 100
 DAY_NS = 86_400 * 1_000_000_000
 NS = 1_000_000_000
 
@@ -42,6 +43,11 @@ def validate_spec(spec: FunctionSpec) -> FunctionSpec:
         value = getattr(spec, field)
         if not -1 <= value <= upper:
             raise RPCError(400, f"Failed to submit function spec, {field} must be -1 (unlimited) or between 0 and {upper}")
+    channels = spec.channels or []
+    if len(channels) > MAX_CHANNELS:
+        raise RPCError(400, f"Failed to submit function spec, more than {MAX_CHANNELS} channels")
+    if len(set(channels)) != len(channels) or any(not name or len(name) > 256 for name in channels):
+        raise RPCError(400, "Failed to submit function spec, channel names must be unique, non-empty and at most 256 characters")
     try:
         cpu_millicores(spec.conditions.cpu)
         mem_mebibytes(spec.conditions.mem)

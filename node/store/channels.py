@@ -225,6 +225,11 @@ def delete_for_process(conn: Connection, processid: str) -> int:
     return conn.execute(delete(channel_entries).where(C.processid == processid)).rowcount
 
 
+def delete_for_processes(conn: Connection, processids: Any) -> int:
+    """Drop the channels of several processes: a list of ids or a SELECT of process ids."""
+    return conn.execute(delete(channel_entries).where(C.processid.in_(processids))).rowcount
+
+
 def delete_orphans(conn: Connection) -> int:
     """Drop the channels of processes that no longer exist (for a cleanup/retention service)."""
     alive = select(P.processid)

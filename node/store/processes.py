@@ -301,6 +301,9 @@ def cancel(conn: Connection, *, processid: str, now: int) -> ProcessRecord | Non
 
 
 def remove(conn: Connection, processid: str) -> int:
+    from colonies.node.store import channels
+
+    channels.delete_for_processes(conn, [processid])
     conn.execute(delete(attributes).where(attributes.c.targetid == processid))
     return conn.execute(delete(processes).where(P.processid == processid)).rowcount
 
@@ -311,7 +314,10 @@ def remove_all(conn: Connection, colonyname: str, state: int | None) -> int:
         where.append(P.state != RUNNING)
     else:
         where.append(P.state == state)
+    from colonies.node.store import channels
+
     ids = select(P.processid).where(*where)
+    channels.delete_for_processes(conn, ids)
     conn.execute(delete(attributes).where(attributes.c.targetid.in_(ids)))
     return conn.execute(delete(processes).where(*where)).rowcount
 

@@ -38,8 +38,7 @@ def delete_processes(conn: Connection, *, ended_before: int, limit: int) -> int:
     if not ids:
         return 0
     conn.execute(delete(attributes).where(attributes.c.targetid.in_(ids)))
-    for processid in ids:
-        channel_queries.delete_for_process(conn, processid)
+    channel_queries.delete_for_processes(conn, ids)
     conn.execute(delete(processes).where(P.processid.in_(ids)))
     return len(ids)
 

@@ -184,7 +184,10 @@ def cancel_graph(conn: Connection, processgraphid: str, now: int) -> list[Proces
 
 
 def remove_graph(conn: Connection, processgraphid: str) -> int:
+    from colonies.node.store import channels
+
     ids = select(P.processid).where(P.processgraphid == processgraphid)
+    channels.delete_for_processes(conn, ids)
     conn.execute(delete(attributes).where(attributes.c.targetid.in_(ids)))
     conn.execute(delete(processes).where(P.processgraphid == processgraphid))
     return conn.execute(delete(processgraphs).where(G.processgraphid == processgraphid)).rowcount

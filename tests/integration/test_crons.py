@@ -328,3 +328,22 @@ def test_unknown_cron_is_404(colony):
         with pytest.raises(RPCFailure) as err:
             call(colony.url, msg, user.prvkey)
         assert err.value.status == 404, msg["msgtype"]
+
+
+async def test_crons_of_a_removed_colony_stop_and_are_deleted(node):
+    from colonies.node.store import crons as cq
+
+    owner = crypto.generate_private_key()
+    doomed = ColonyFixture(node.url, f"doomed-{secrets.token_hex(4)}", owner, crypto.id_from_private_key(owner))
+    call(node.url, {"msgtype": "addcolonymsg", "colony": {"colonyid": doomed.colonyid, "name": doomed.name}}, dev.SERVER_PRVKEY)
+    user = doomed.add_user()
+    async with client(doomed, user) as us:
+        cron = await us.add_cron(doomed.name, "orphan", workflow(doomed.name), cronexpression=EVERY_SECOND)
+    call(node.url, {"msgtype": "removecolonymsg", "colonyname": doomed.name}, dev.SERVER_PRVKEY)
+    core = node.node.core
+
+    async def stored() -> Any:
+        return await core.db.read(lambda conn: cq.get(conn, cron.cronid))
+
+    await asyncio.sleep(1.6)
+    assert node.call(stored()) is None

@@ -281,3 +281,23 @@ def test_unknown_generator_is_404(colony):
         with pytest.raises(RPCFailure) as err:
             call(colony.url, msg, user.prvkey)
         assert err.value.status == 404, msg["msgtype"]
+
+
+async def test_generators_of_a_removed_colony_do_not_fire_and_are_deleted(node):
+    from colonies.node.store import generators as gq
+
+    owner = crypto.generate_private_key()
+    doomed = ColonyFixture(node.url, f"doomed-{secrets.token_hex(4)}", owner, crypto.id_from_private_key(owner))
+    call(node.url, {"msgtype": "addcolonymsg", "colony": {"colonyid": doomed.colonyid, "name": doomed.name}}, dev.SERVER_PRVKEY)
+    user = doomed.add_user()
+    async with client(doomed, user) as us:
+        generator = await us.add_generator(doomed.name, "orphan", workflow(doomed.name), trigger=2)
+        await us.pack_generator(generator.generatorid, "a")
+    call(node.url, {"msgtype": "removecolonymsg", "colonyname": doomed.name}, dev.SERVER_PRVKEY)
+    core = node.node.core
+
+    async def stored() -> Any:
+        return await core.db.read(lambda conn: (gq.get(conn, generator.generatorid), gq.queue_size(conn, generator.generatorid)))
+
+    await asyncio.sleep(0.8)
+    assert node.call(stored()) == (None, 0)
