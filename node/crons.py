@@ -21,18 +21,19 @@ import os
 import random as _random
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
-from croniter import croniter
+from croniter import croniter  # type: ignore[import-untyped]
 from sqlalchemy.engine import Row
 
 from colonies import models
 from colonies.node.core import NodeCore
 from colonies.node.store import crons as cq
+from colonies.node.submit import get_graph, leaf_outputs, submit_workflow, validate_workflow
 from colonies.wire import RPCError
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ def _go_duration_ns(text: str) -> int:
     total = 0.0
     for number, unit in _GO_DURATION.findall(body):
         total += float(number) * _UNIT_NS[unit]
+    if not total < MAX_INTERVAL * NS:  # also refuses inf and nan
+        raise ScheduleError(f"duration {text!r} is too long")
     return int(total)
 
 
@@ -117,10 +120,11 @@ def next_from_expression(expression: str, now_ns: int) -> int:
         # robfig's ConstantDelaySchedule: now + delay, on a whole second
         return now_ns - now_ns % NS + every
     fields = _six_fields(expression)
-    start = datetime.fromtimestamp(now_ns / NS, tz=local_zone())
+    seconds, rest = divmod(now_ns, NS)
+    start = datetime.fromtimestamp(seconds, tz=local_zone()) + timedelta(microseconds=rest // 1000)
     try:
         following = croniter(fields, start, second_at_beginning=True).get_next(datetime)
-    except (ValueError, KeyError, TypeError) as err:  # croniter's errors subclass ValueError
+    except (ValueError, KeyError, TypeError, OverflowError) as err:  # croniter's errors subclass ValueError
         raise ScheduleError(str(err)) from None
     return int(following.timestamp()) * NS
 
@@ -166,8 +170,6 @@ def decode_workflow(text: str, what: str) -> models.WorkflowSpec:
 
 def check_workflow(text: str, colonyname: str, what: str) -> models.WorkflowSpec:
     """Decode and validate a workflow string; it must run in the colony that owns it (else 400)."""
-    from colonies.node.submit import validate_workflow
-
     spec = decode_workflow(text, what)
     if spec.colonyname != colonyname:
         raise RPCError(
@@ -225,8 +227,6 @@ def forget(cronid: str) -> None:
 
 async def may_start(core: NodeCore, row: Row[Any]) -> bool:
     """False only when the cron waits for its previous graph and that graph has not finished."""
-    from colonies.node.submit import get_graph
-
     if not row.waitforprevprocessgraph or not row.prevprocessgraphid:
         return True
     previous = await get_graph(core, row.prevprocessgraphid)
@@ -236,8 +236,6 @@ async def may_start(core: NodeCore, row: Row[Any]) -> bool:
 async def start(core: NodeCore, row: Row[Any]) -> Started:
     """Submit the cron's workflow (the previous graph's leaf outputs as the roots' `in`), then
     record the run. Raises RPCError if the workflow cannot be submitted."""
-    from colonies.node.submit import get_graph, leaf_outputs, submit_workflow
-
     root_input: list[Any] | None = None
     if row.prevprocessgraphid and await get_graph(core, row.prevprocessgraphid) is not None:
         root_input = await leaf_outputs(core, row.prevprocessgraphid) or None

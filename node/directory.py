@@ -131,9 +131,9 @@ class Directory:
 
     # --- membership -------------------------------------------------------------------------
     def member_name(self, colonyname: str, caller_id: str, *, approved: bool) -> str | None:
-        """The caller's executor (approved if asked) or user name in the colony, else None."""
+        """The caller's executor (approved if asked; never a removed one) or user name in the colony."""
         executor = self.executor_by_id(colonyname, caller_id)
-        if executor is not None and (not approved or executor.state == APPROVED):
+        if executor is not None and (executor.state == APPROVED or (not approved and executor.state != UNREGISTERED)):
             return executor.executorname
         user = self.user_by_id(colonyname, caller_id)
         if user is not None:

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Row
 from colonies.node.core import NodeCore
 from colonies.node.crons import decode_workflow
 from colonies.node.store import generators as gq
+from colonies.node.submit import submit_workflow
 from colonies.wire import RPCError
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,6 @@ def runs_due(row: Row[Any], queued: int, now_ns: int) -> tuple[int, int]:
 
 async def check_once(core: NodeCore, *, budget: int) -> tuple[int, bool]:
     """Submit the workflows every generator is due; (submitted, whether `budget` cut the work)."""
-    from colonies.node.submit import submit_workflow
-
     pending = await core.db.read(gq.pending)
     now = core.now_ns()
     submitted = 0

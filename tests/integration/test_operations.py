@@ -157,3 +157,13 @@ async def test_wait_follows_a_process_to_running(colony):
         await asyncio.sleep(0.2)
         await ex.assign(colony.name, 2)
         assert (await waiting).state == RUNNING
+
+
+async def test_a_removed_executor_is_no_longer_a_member(colony):
+    executor = colony.add_executor(name="gone")
+    async with AsyncClient(colony.url, colony.owner_prvkey) as owner, AsyncClient(colony.url, executor.prvkey) as ex:
+        assert await ex.list_users(colony.name) == []
+        await owner.remove_executor(colony.name, "gone")
+        with pytest.raises(RPCError) as err:
+            await ex.list_users(colony.name)
+        assert err.value.status == 403

@@ -81,11 +81,16 @@ def test_every_descriptor_adds_a_go_duration_on_a_whole_second() -> None:
 
 @pytest.mark.parametrize(
     "expression",
-    ["", "* * * * *", "* * * * * * *", "61 * * * * *", "a b c d e f", "*/0 * * * * *", "0 0 0 30 2 *", "@often", "@every", "@every -5s", "@every 5x"],
+    ["", "* * * * *", "* * * * * * *", "61 * * * * *", "a b c d e f", "*/0 * * * * *", "0 0 0 30 2 *", "@often", "@every", "@every -5s", "@every 5x", "@every 99999999999999h"],
 )
 def test_invalid_expressions_are_refused(expression: str) -> None:
     with pytest.raises(crons.ScheduleError):
         crons.validate_expression(expression)
+
+
+def test_a_time_just_before_a_second_boundary_still_runs_on_that_boundary() -> None:
+    now = ns(2024, 1, 1, 0, 0, 3) + NS - 1
+    assert crons.next_from_expression("* * * * * *", now) == ns(2024, 1, 1, 0, 0, 4)
 
 
 def test_interval_runs_interval_seconds_from_now() -> None:
