@@ -2,8 +2,9 @@
 successful processes (with their attributes and channels) that ended, and logs written, more than
 `retention_policy` seconds ago.
 
-Processes that belong to a workflow are kept for now: a process graph is removed as a whole, which
-is the workflow engine's business. Deletes run in batches of `BATCH` rows, one transaction each.
+Processes of a workflow go with their graph, once the whole graph has succeeded and ended more
+than `retention_policy` seconds ago. Deletes run in batches of `BATCH` rows (graphs: `GRAPH_BATCH`),
+one transaction each.
 """
 from __future__ import annotations
 
@@ -22,21 +23,23 @@ log = logging.getLogger(__name__)
 
 NS = 1_000_000_000
 BATCH = 1000
+GRAPH_BATCH = 100
 
 
 @dataclass
 class Swept:
     processes: int = 0
+    graphs: int = 0
     logs: int = 0
 
 
-async def _drain(core: NodeCore, op: Callable[[Connection], int]) -> int:
+async def _drain(core: NodeCore, op: Callable[[Connection], int], batch: int = BATCH) -> int:
     """Repeat a bounded delete until a batch comes back short."""
     total = 0
     while True:
         deleted = await core.db.write(op)
         total += deleted
-        if deleted < BATCH:
+        if deleted < batch:
             return total
 
 
@@ -44,10 +47,11 @@ async def sweep(core: NodeCore) -> Swept:
     cutoff = core.now_ns() - core.config.retention_policy * NS
     swept = Swept()
     swept.processes = await _drain(core, partial(rq.delete_processes, ended_before=cutoff, limit=BATCH))
+    swept.graphs = await _drain(core, partial(rq.delete_graphs, ended_before=cutoff, limit=GRAPH_BATCH), GRAPH_BATCH)
     for colonyname in list(core.directory.colonies):
         swept.logs += await _drain(core, partial(rq.delete_logs, colonyname=colonyname, before=cutoff, limit=BATCH))
-    if swept.processes or swept.logs:
-        log.info("retention: deleted %d processes and %d logs", swept.processes, swept.logs)
+    if swept.processes or swept.graphs or swept.logs:
+        log.info("retention: deleted %d processes, %d workflows and %d logs", swept.processes, swept.graphs, swept.logs)
     return swept
 
 

@@ -43,6 +43,24 @@ def delete_processes(conn: Connection, *, ended_before: int, limit: int) -> int:
     return len(ids)
 
 
+def delete_graphs(conn: Connection, *, ended_before: int, limit: int) -> int:
+    """Delete up to `limit` SUCCESS process graphs that ended before `ended_before` (ns), each with
+    all its processes; how many graphs were deleted."""
+    from colonies.node.store import workflows as wq
+
+    ids = list(
+        conn.execute(
+            select(wq.G.processgraphid)
+            .where(wq.G.state == 2, wq.G.endtime < ended_before)
+            .order_by(wq.G.endtime)
+            .limit(limit)
+        ).scalars()
+    )
+    for graphid in ids:
+        wq.remove_graph(conn, graphid)
+    return len(ids)
+
+
 def delete_logs(conn: Connection, *, colonyname: str, before: int, limit: int) -> int:
     """Delete up to `limit` logs of the colony written before `before` (ns); how many were deleted."""
     ids = select(L.logid).where(L.colonyname == colonyname, L.ts < before).limit(limit).scalar_subquery()

@@ -219,22 +219,37 @@ async def test_retention_keeps_recent_successful_processes(tmp_path: Path):
         running.stop()
 
 
-async def test_retention_keeps_processes_of_workflows(retention_node):
+async def test_retention_removes_a_succeeded_workflow_whole_and_keeps_a_failed_one(retention_node):
+    from tests.support.rpc import RPCFailure, call
+
     colony = await _colony(retention_node)
     executor = await colony.add_executor("worker")
     user = await colony.add_user()
-    async with AsyncClient(colony.url, executor.prvkey) as ex, AsyncClient(colony.url, user.prvkey) as us:
-        submitted = await us.submit(func_spec("f", colony.name, "test"))
-        assert (await ex.assign(colony.name, 5)).processid == submitted.processid
-        core = retention_node.node.core
-        assert core is not None
-        # mark it a workflow member before it succeeds: graphs are removed whole, by the workflow engine
-        mark = update(processes).where(processes.c.processid == submitted.processid).values(processgraphid="f" * 64)
-        retention_node.call(core.db.write(lambda conn: conn.execute(mark)))
-        await ex.close(submitted, ["ok"])
-        ordinary = await _run_one(ex, us, colony, succeed=True)
-        await _eventually(lambda: _gone(us, ordinary))
-        assert (await us.get_process(submitted.processid)).state == SUCCESS
+
+    def workflow() -> dict:
+        step = {"nodename": "only", "funcname": "f", "maxexectime": -1, "conditions": {"colonyname": colony.name, "executortype": "test"}}
+        return call(colony.url, {"msgtype": "submitworkflowspecmsg", "spec": {"colonyname": colony.name, "functionspecs": [step]}}, user.prvkey)
+
+    async with AsyncClient(colony.url, executor.prvkey) as ex:
+        kept, removed = workflow(), workflow()
+        first = await ex.assign(colony.name, 5)
+        second = await ex.assign(colony.name, 5)
+        by_graph = {first.processgraphid: first, second.processgraphid: second}
+        await ex.fail(by_graph[kept["processgraphid"]], ["broken"])
+        await ex.close(by_graph[removed["processgraphid"]], ["ok"])
+
+        async def graph_gone() -> bool:
+            try:
+                call(colony.url, {"msgtype": "getprocessgraphmsg", "processgraphid": removed["processgraphid"]}, user.prvkey)
+            except RPCFailure as err:
+                return err.status == 404
+            return False
+
+        await _eventually(graph_gone)
+        async with AsyncClient(colony.url, user.prvkey) as us:
+            assert await _gone(us, by_graph[removed["processgraphid"]].processid)
+        still = call(colony.url, {"msgtype": "getprocessgraphmsg", "processgraphid": kept["processgraphid"]}, user.prvkey)
+        assert still["state"] == FAILED
 
 
 async def test_retention_drains_more_than_one_batch(retention_node, monkeypatch):
