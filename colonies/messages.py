@@ -44,6 +44,10 @@ class GetStatisticsMsg(Msg):
     pass
 
 
+class GetClusterMsg(Msg):
+    pass
+
+
 # --- colonies -----------------------------------------------------------------------------
 class AddColonyMsg(Msg):
     colony: Colony | None = None

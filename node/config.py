@@ -14,6 +14,7 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 @dataclass
 class NodeConfig:
     host: str = "127.0.0.1"
+    node_name: str = ""
     port: int = DEFAULT_PORT
     # SQLAlchemy-style URL; "" means SQLite in data_dir.
     store_url: str = ""
@@ -57,6 +58,7 @@ _ENV = {
     "COLONIES_SERVER_PORT": "port",
     "COLONIES_SERVER_HTTP_PORT": "port",
     "COLONIES_STORE_URL": "store_url",
+    "COLONIES_NODE_NAME": "node_name",
     "COLONIES_DATA_DIR": "data_dir",
     "COLONIES_SERVER_ID": "server_id",
     "COLONIES_SERVER_PRVKEY": "server_prvkey",

@@ -5,12 +5,10 @@ pack order; with fewer queued and `timeout` > 0 seconds passed since its last ru
 the first run, since its first pack), it submits one workflow with everything queued. The roots of
 each workflow get `args = [the packed strings]` and no kwargs.
 
-Consistency: a run reads the oldest arguments, stores the workflow, then — in one write — deletes
-exactly those arguments (by position) and records `lastrun`. An argument is therefore never lost:
-if the node stops after the workflow was stored and before that write, the same arguments are
-used again after restart (at-least-once; a duplicate workflow is the worst case, never a gap).
-Deleting first would lose them instead. Only one checker runs per node, so within a running node
-no argument is used twice.
+Consistency: a run reads the oldest arguments, then stores the workflow and, in the same
+transaction, deletes exactly those arguments (by position) and records `lastrun`. Every packed
+argument goes into exactly one workflow, whenever the node stops. Only one checker runs per node,
+so within a running node no argument is read for two runs.
 """
 from __future__ import annotations
 
@@ -67,20 +65,21 @@ async def check_once(core: NodeCore, *, budget: int) -> tuple[int, bool]:
             args = await core.db.read(lambda conn, gid=row.generatorid, n=size: gq.oldest(conn, gid, n))
             if len(args) < size:
                 break  # removed meanwhile
+            positions = [a.position for a in args]
+            lastrun = core.now_ns()
             try:
+                # the arguments are consumed in the transaction that stores the workflow: exactly once
                 await submit_workflow(
                     core,
                     spec,
                     initiatorid=row.initiatorid,
                     initiatorname=row.initiatorname,
                     root_args=[a.arg for a in args],
+                    also=lambda conn, gid=row.generatorid, used=positions, at=lastrun: gq.consume(conn, gid, used, at),
                 )
             except RPCError as err:
                 # arguments stay queued; tried again on the next check
                 log.error("generator %s (%s/%s) could not submit its workflow: %s", row.generatorid, row.colonyname, row.name, err.message)
                 break
-            positions = [a.position for a in args]
-            lastrun = core.now_ns()
-            await core.db.write(lambda conn, gid=row.generatorid, used=positions, at=lastrun: gq.consume(conn, gid, used, at))
             submitted += 1
     return submitted, False

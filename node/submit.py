@@ -1,15 +1,17 @@
 """Submitting work: single processes and workflows (process graphs), for handlers and services."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import msgspec
+from sqlalchemy.engine import Connection
 
 from colonies import crypto, models
 from colonies.models import FunctionSpec, WorkflowSpec
 from colonies.node.core import NodeCore
 from colonies.node.store import processes as pq
 from colonies.node.store import workflows as wq
+from colonies.node.store.processes import ProcessRecord
 from colonies.node.submission import process_row, validate_spec
 from colonies.wire import RPCError
 
@@ -80,11 +82,13 @@ async def submit_workflow(
     initiatorname: str,
     root_input: list[Any] | None = None,
     root_args: list[Any] | None = None,
+    also: Callable[[Connection], Any] | None = None,
 ) -> models.ProcessGraph:
     """Store a workflow and wake executors for its roots.
 
     root_input becomes `in` of every root (a cron's previous leaf outputs); root_args replaces every
-    root's args and clears its kwargs (a generator's packed arguments).
+    root's args and clears its kwargs (a generator's packed arguments). `also` runs in the same
+    transaction as the insert (e.g. consuming the arguments it was made from: exactly once).
     """
     specs = validate_workflow(spec)
     now = core.now_ns()
@@ -130,7 +134,13 @@ async def submit_workflow(
         "starttime": 0,
         "endtime": 0,
     }
-    records = await core.db.write(lambda conn: wq.insert_graph(conn, graph_row, rows, attrs))
+    def store(conn: Connection) -> list[ProcessRecord]:
+        inserted = wq.insert_graph(conn, graph_row, rows, attrs)
+        if also is not None:
+            also(conn)
+        return inserted
+
+    records = await core.db.write(store)
     for record in records:
         core.events.publish(record)
     return models.ProcessGraph(

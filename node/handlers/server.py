@@ -5,7 +5,7 @@ from typing import Any
 
 from colonies import __version__ as package_version
 from colonies import models
-from colonies.messages import GetServerInfoMsg, GetStatisticsMsg, VersionMsg
+from colonies.messages import GetClusterMsg, GetServerInfoMsg, GetStatisticsMsg, VersionMsg
 from colonies.node.rpc import Call, rpc
 from colonies.node.store import processes as pq
 from colonies.node.store import directory as dq
@@ -53,3 +53,19 @@ async def statistics(call: Call, msg: GetStatisticsMsg) -> models.Statistics:
         failedworkflows=graphs.get(models.FAILED, 0),
         cancelledworkflows=graphs.get(models.CANCELLED, 0),
     )
+
+
+@rpc("getclustermsg", GetClusterMsg)
+async def cluster(call: Call, msg: GetClusterMsg) -> dict[str, Any]:
+    """One node is its own cluster and leader (no etcd here); federation peers come with `colonies node peers`."""
+    call.require_server_owner()
+    config = call.node.config
+    me = {
+        "name": config.node_name or "node",
+        "host": config.host,
+        "port": 0,
+        "peerport": 0,
+        "relayport": 0,
+        "apiport": call.node.listen_port or config.port,
+    }
+    return {"nodes": [me], "leader": me}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from crypto import Crypto
 from pycolonies import ColoniesConnectionError
 
 RECONCILER = "db-reconciler"
@@ -100,8 +101,6 @@ def test_non_owner_cannot_add_definitions_and_strangers_cannot_read(client, colo
     with pytest.raises(ColoniesConnectionError, match="Access denied"):
         client.add_blueprint_definition(definition(colony.name), executor.prvkey)
     client.add_blueprint_definition(definition(colony.name), colony.owner_prvkey)
-    from crypto import Crypto
-
     stranger = Crypto().prvkey()
     with pytest.raises(ColoniesConnectionError, match="Access denied"):
         client.get_blueprint_definitions(colony.name, stranger)

@@ -427,3 +427,76 @@ def test_the_owner_manages_blueprints_but_status_and_reconcile_are_for_members(c
 def test_unknown_colony_is_a_404(colony, member):
     ghost = f"ghost-{secrets.token_hex(4)}"
     refused(404, call, colony.url, {"msgtype": "getblueprintsmsg", "namespace": ghost}, member.prvkey)
+
+
+def test_concurrent_adds_of_one_name_store_one_blueprint_one_cron_and_one_process(colony, member):
+    from concurrent.futures import ThreadPoolExecutor
+
+    add_definition(colony)
+
+    def attempt(_: int) -> int:
+        try:
+            add(colony, member.prvkey, blueprint(colony, "a"))
+            return 200
+        except RPCFailure as failure:
+            return failure.status
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(attempt, range(8)))
+    assert statuses == [200] + [409] * 7
+    assert len(waiting(colony, member.prvkey)) == 1
+    assert list(crons(colony, member.prvkey)) == ["reconcile-Database"]
+
+
+def test_blueprints_and_their_history_survive_a_node_restart(tmp_path):
+    from dataclasses import replace
+
+    from colonies import dev
+    from tests.conftest import ColonyFixture
+    from tests.support.nodes import start_node
+
+    first = start_node(tmp_path)
+    owner = crypto.generate_private_key()
+    name = f"colony-{secrets.token_hex(4)}"
+    call(first.url, {"msgtype": "addcolonymsg", "colony": {"colonyid": crypto.id_from_private_key(owner), "name": name}}, dev.SERVER_PRVKEY)
+    colony = ColonyFixture(first.url, name, owner, crypto.id_from_private_key(owner))
+    add_definition(colony)
+    added = add(colony, owner, blueprint(colony, "a"))
+    first.stop()
+
+    second = start_node(tmp_path)
+    try:
+        colony = replace(colony, url=second.url)
+        assert get(colony, owner, "a") == added
+        assert [h["changetype"] for h in history(colony, owner, added["blueprintid"])] == ["create"]
+        assert "reconcile-Database" in crons(colony, colony.add_user().prvkey)
+    finally:
+        second.stop()
+
+
+async def test_removing_a_colony_from_the_store_removes_its_blueprint_rows(tmp_path):
+    from colonies.blueprint_models import Blueprint, BlueprintDefinition, BlueprintHistory, BlueprintMetadata
+    from colonies.node.store import blueprints as bq
+    from colonies.node.store.database import Database
+
+    db = await Database.open(f"sqlite:///{tmp_path / 'colonies.db'}")
+    try:
+        for colonyname in ("gone", "kept"):
+            meta = BlueprintMetadata(name="a", colonyname=colonyname)
+            bpid = crypto.random_id()
+            definition = BlueprintDefinition(blueprintdefinitionid=crypto.random_id(), metadata=meta)
+            instance = Blueprint(blueprintid=bpid, kind="K", metadata=meta, spec={})
+            entry = BlueprintHistory(historyid=crypto.random_id(), blueprintid=bpid, namespace=colonyname)
+
+            def write(conn, definition=definition, instance=instance, entry=entry):
+                bq.add_definition(conn, definition)
+                bq.insert_blueprint(conn, instance)
+                bq.add_history(conn, entry, ts=1)
+
+            await db.write(write)
+        await db.write(lambda conn: bq.remove_colony(conn, "gone"))
+        for colonyname, expected in (("gone", 0), ("kept", 1)):
+            assert len(await db.read(lambda conn: bq.list_definitions(conn, colonyname))) == expected
+            assert len(await db.read(lambda conn: bq.list_blueprints(conn, colonyname))) == expected
+    finally:
+        await db.close()

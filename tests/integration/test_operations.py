@@ -167,3 +167,11 @@ async def test_a_removed_executor_is_no_longer_a_member(colony):
         with pytest.raises(RPCError) as err:
             await ex.list_users(colony.name)
         assert err.value.status == 403
+
+
+def test_cluster_info_names_this_node_as_leader(node):
+    from tests.support.rpc import call
+
+    cluster = call(node.url, {"msgtype": "getclustermsg"}, dev.SERVER_PRVKEY)
+    assert cluster["leader"]["apiport"] == node.port
+    assert cluster["nodes"] == [cluster["leader"]]
