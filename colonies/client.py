@@ -74,6 +74,8 @@ def func_spec(
     cpu: str = "",
     mem: str = "",
     env: dict[str, str] | None = None,
+    channels: list[str] | None = None,
+    dependencies: list[str] | None = None,
 ) -> FunctionSpec:
     """A FunctionSpec with safe defaults: upstream treats maxexectime=0 as already expired (§4.3)."""
     return FunctionSpec(
@@ -91,9 +93,11 @@ def func_spec(
             executornames=list(executornames or []),
             cpu=cpu,
             mem=mem,
+            dependencies=list(dependencies or []),
         ),
         label=label,
         env=dict(env or {}),
+        channels=list(channels or []),
     )
 
 
@@ -670,6 +674,112 @@ class AsyncClient:
         await self._call_empty(msg, prvkey)
 
 
+    # --- workflows (§2.7) -----------------------------------------------------------------
+    async def submit_workflow(self, workflow: models.WorkflowSpec, prvkey: str | None = None) -> models.ProcessGraph:
+        msg = messages.SubmitWorkflowSpecMsg(msgtype="submitworkflowspecmsg", spec=workflow)
+        return await self._call(msg, models.ProcessGraph, prvkey)
+
+    async def get_processgraph(self, processgraphid: str, prvkey: str | None = None) -> models.ProcessGraph:
+        msg = messages.ProcessGraphIdMsg(msgtype="getprocessgraphmsg", processgraphid=processgraphid)
+        return await self._call(msg, models.ProcessGraph, prvkey)
+
+    async def list_processgraphs(
+        self, colonyname: str, state: int, count: int = 100, prvkey: str | None = None
+    ) -> list[models.ProcessGraph]:
+        msg = messages.GetProcessGraphsMsg(msgtype="getprocessgraphsmsg", colonyname=colonyname, state=state, count=count)
+        return await self._call_list(msg, models.ProcessGraph, prvkey)
+
+    async def remove_processgraph(self, processgraphid: str, prvkey: str | None = None) -> None:
+        msg = messages.ProcessGraphIdMsg(msgtype="removeprocessgraphmsg", processgraphid=processgraphid)
+        await self._call_empty(msg, prvkey)
+
+    async def remove_all_processgraphs(self, colonyname: str, state: int = -1, prvkey: str | None = None) -> None:
+        """Colony owner only; state -1 = every graph that is not running."""
+        msg = messages.RemoveAllProcessGraphsMsg(msgtype="removeallprocessgraphsmsg", colonyname=colonyname, state=state)
+        await self._call_empty(msg, prvkey)
+
+    async def cancel_processgraph(self, processgraphid: str, prvkey: str | None = None) -> None:
+        msg = messages.ProcessGraphIdMsg(msgtype="cancelprocessgraphmsg", processgraphid=processgraphid)
+        await self._call_empty(msg, prvkey)
+
+    async def add_child(
+        self,
+        processgraphid: str,
+        parent: ProcessRef,
+        spec: FunctionSpec,
+        *,
+        insert: bool = False,
+        child: ProcessRef = "",
+        prvkey: str | None = None,
+    ) -> Process:
+        """Add a process under the running `parent` (only its executor may): between it and its
+        children with `insert`, else beside them (and before `child` if given)."""
+        msg = messages.AddChildMsg(
+            msgtype="addchildmsg",
+            processgraphid=processgraphid,
+            parentprocessid=_pid(parent),
+            childprocessid=_pid(child) if child else "",
+            insert=insert,
+            spec=spec,
+        )
+        return await self._call(msg, Process, prvkey)
+
+    # --- channels (§2.11, §4.8) -----------------------------------------------------------
+    async def channel_append(
+        self,
+        process: ProcessRef,
+        name: str,
+        sequence: int,
+        payload: bytes,
+        *,
+        payloadtype: str = "",
+        inreplyto: int = 0,
+        prvkey: str | None = None,
+    ) -> None:
+        msg = messages.ChannelAppendMsg(
+            msgtype="channelappendmsg",
+            processid=_pid(process),
+            name=name,
+            sequence=sequence,
+            inreplyto=inreplyto,
+            payload=wire.b64encode(payload),
+            payloadtype=payloadtype,
+        )
+        await self._call_empty(msg, prvkey)
+
+    async def channel_read(
+        self, process: ProcessRef, name: str, afterseq: int = 0, limit: int = 0, prvkey: str | None = None
+    ) -> list[models.ChannelEntry]:
+        """Entries after log index `afterseq` (0 = from the start); `limit` 0 = all."""
+        msg = messages.ChannelReadMsg(msgtype="channelreadmsg", processid=_pid(process), name=name, afterseq=afterseq, limit=limit)
+        return await self._call_list(msg, models.ChannelEntry, prvkey)
+
+    async def subscribe_channel(
+        self, process: ProcessRef, name: str, afterseq: int = 0, timeout: float = 30.0, prvkey: str | None = None
+    ) -> AsyncGenerator[models.ChannelEntry, None]:
+        """Yield the channel's entries after `afterseq`, then new ones as they come, until `timeout`."""
+        msg = messages.SubscribeChannelMsg(
+            msgtype="subscribechannelmsg", processid=_pid(process), name=name, afterseq=afterseq, timeout=max(1, math.ceil(timeout))
+        )
+        key = self._key(msg.msgtype, prvkey)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout + LONG_POLL_MARGIN
+        async with self._http().ws_connect(_ws_url(self.url), timeout=aiohttp.ClientWSTimeout(ws_close=5.0)) as ws:
+            await ws.send_str(wire.build_request(msg, key).decode())
+            while (remaining := deadline - loop.time()) > 0:
+                try:
+                    reply = await ws.receive(timeout=remaining)
+                except asyncio.TimeoutError:
+                    return
+                if reply.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                    return
+                _, payload = wire.decode_reply(reply.data if isinstance(reply.data, bytes) else reply.data.encode())
+                entries = msgspec.json.decode(payload, type=list[models.ChannelEntry] | None) or []
+                if not entries:
+                    return  # the node's end-of-subscription marker
+                for entry in entries:
+                    yield entry
+
     # --- crons (§2.10, §4.9) --------------------------------------------------------------
     async def add_cron(
         self,
@@ -813,7 +923,14 @@ class Client:
     def subscribe_processes(
         self, colonyname: str, executortype: str, state: int, timeout: float, prvkey: str | None = None
     ) -> Iterator[Process]:
-        agen = self.aio.subscribe_processes(colonyname, executortype, state, timeout, prvkey)
+        return self._iterate(self.aio.subscribe_processes(colonyname, executortype, state, timeout, prvkey))
+
+    def subscribe_channel(
+        self, process: ProcessRef, name: str, afterseq: int = 0, timeout: float = 30.0, prvkey: str | None = None
+    ) -> Iterator[models.ChannelEntry]:
+        return self._iterate(self.aio.subscribe_channel(process, name, afterseq, timeout, prvkey))
+
+    def _iterate(self, agen: AsyncGenerator[T, None]) -> Iterator[T]:
         try:
             while True:
                 try:
@@ -871,6 +988,15 @@ class Client:
     get_logs = _sync(AsyncClient.get_logs)
     search_logs = _sync(AsyncClient.search_logs)
     wait = _sync(AsyncClient.wait)
+    submit_workflow = _sync(AsyncClient.submit_workflow)
+    get_processgraph = _sync(AsyncClient.get_processgraph)
+    list_processgraphs = _sync(AsyncClient.list_processgraphs)
+    remove_processgraph = _sync(AsyncClient.remove_processgraph)
+    remove_all_processgraphs = _sync(AsyncClient.remove_all_processgraphs)
+    cancel_processgraph = _sync(AsyncClient.cancel_processgraph)
+    add_child = _sync(AsyncClient.add_child)
+    channel_append = _sync(AsyncClient.channel_append)
+    channel_read = _sync(AsyncClient.channel_read)
     add_location = _sync(AsyncClient.add_location)
     list_locations = _sync(AsyncClient.list_locations)
     get_location = _sync(AsyncClient.get_location)
