@@ -41,11 +41,13 @@ def set_colony_paused(conn: Connection, name: str, paused: bool) -> None:
 
 def remove_colony(conn: Connection, name: str) -> None:
     """Everything that belongs to the colony goes with it."""
+    from colonies.node.store import blueprints as blueprint_queries
     from colonies.node.store import crons as cron_queries
     from colonies.node.store import generators as generator_queries
     from colonies.node.store.channels import delete_for_processes
     from colonies.node.store.workflows import remove_colony_graphs
 
+    blueprint_queries.remove_colony(conn, name)
     cron_queries.remove_colony(conn, name)
     generator_queries.remove_colony(conn, name)
     delete_for_processes(conn, select(processes.c.processid).where(processes.c.colonyname == name))
