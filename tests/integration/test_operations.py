@@ -175,3 +175,18 @@ def test_cluster_info_names_this_node_as_leader(node):
     cluster = call(node.url, {"msgtype": "getclustermsg"}, dev.SERVER_PRVKEY)
     assert cluster["leader"]["apiport"] == node.port
     assert cluster["nodes"] == [cluster["leader"]]
+
+
+async def test_only_the_owning_executor_removes_its_function(colony):
+    executor, other = colony.add_executor(), colony.add_executor()
+    async with AsyncClient(colony.url, executor.prvkey) as ex, AsyncClient(colony.url, other.prvkey) as ot:
+        function = await ex.add_function(colony.name, executor.name, "test", "echo", description="says it back")
+        assert [f.funcname for f in await ot.list_functions(colony.name)] == ["echo"]
+        with pytest.raises(RPCError) as err:
+            await ot.remove_function(function.functionid)
+        assert err.value.status == 403
+        await ex.remove_function(function.functionid)
+        assert await ex.list_functions(colony.name) == []
+        with pytest.raises(RPCError) as err:
+            await ex.remove_function(function.functionid)
+        assert err.value.status == 404

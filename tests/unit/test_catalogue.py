@@ -1,0 +1,134 @@
+"""The node serves every message of upstream's catalogue (spec §2), files and snapshots aside
+(CFS is its own issue); docs/protocol.md lists the same set."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from colonies.node import handlers  # noqa: F401  (registers the handlers)
+from colonies.node.rpc import ROUTES
+
+PUBSUB_ONLY = {"subscribeprocessmsg", "subscribeprocessesmsg", "subscribechannelmsg"}
+SERVED = {
+    "versionmsg",
+    "getserverinfomsg",
+    "getstatisticsmsg",
+    "getclustermsg",
+    "changeserveridmsg",
+    "changecolonyidmsg",
+    "changeexecutoridmsg",
+    "changeuseridmsg",
+    "addcolonymsg",
+    "removecolonymsg",
+    "getcoloniesmsg",
+    "getcolonymsg",
+    "getcolonystatsmsg",
+    "addusermsg",
+    "getusersmsg",
+    "getusermsg",
+    "getuserbyidmsg",
+    "removeusermsg",
+    "addlocationmsg",
+    "getlocationsmsg",
+    "getlocationmsg",
+    "removelocationmsg",
+    "addexecutormsg",
+    "getexecutorsmsg",
+    "getexecutormsg",
+    "getexecutorbyidmsg",
+    "approveexecutormsg",
+    "rejectexecutormsg",
+    "removeexecutormsg",
+    "reportallocationmsg",
+    "updateexecutormsg",
+    "addfunctionmsg",
+    "getfunctionsmsg",
+    "removefunctionmsg",
+    "submitfuncspecmsg",
+    "assignprocessmsg",
+    "getprocessmsg",
+    "getprocessesmsg",
+    "getprocesshistmsg",
+    "removeprocessmsg",
+    "removeallprocessesmsg",
+    "closesuccessfulmsg",
+    "closefailedmsg",
+    "setoutputmsg",
+    "cancelprocessmsg",
+    "pauseassignmentsmsg",
+    "resumeassignmentsmsg",
+    "getpausestatusmsg",
+    "submitworkflowspecmsg",
+    "getprocessgraphmsg",
+    "getprocessgraphsmsg",
+    "removeprocessgraphmsg",
+    "removeallprocessgraphsmsg",
+    "cancelprocessgraphmsg",
+    "addchildmsg",
+    "addattributemsg",
+    "getattributemsg",
+    "addlogmsg",
+    "addexecutorlogmsg",
+    "getlogsmsg",
+    "searchlogsmsg",
+    "addcronmsg",
+    "getcronmsg",
+    "getcronsmsg",
+    "runcronmsg",
+    "removecronmsg",
+    "addgeneratormsg",
+    "getgeneratormsg",
+    "resolvegeneratormsg",
+    "getgeneratorsmsg",
+    "packgeneratormsg",
+    "removegeneratormsg",
+    "channelappendmsg",
+    "channelreadmsg",
+    "subscribechannelmsg",
+    "subscribeprocessesmsg",
+    "subscribeprocessmsg",
+    "addblueprintdefinitionmsg",
+    "getblueprintdefinitionmsg",
+    "getblueprintdefinitionsmsg",
+    "removeblueprintdefinitionmsg",
+    "addblueprintmsg",
+    "getblueprintmsg",
+    "getblueprintsmsg",
+    "updateblueprintmsg",
+    "removeblueprintmsg",
+    "getblueprinthistorymsg",
+    "updateblueprintstatusmsg",
+    "reconcileblueprintmsg",
+}
+NOT_YET = {
+    "addfilemsg",
+    "getfilemsg",
+    "getfilesmsg",
+    "getfilelabelsmsg",
+    "removefilemsg",
+    "createsnapshotmsg",
+    "getsnapshotmsg",
+    "getsnapshotsmsg",
+    "removesnapshotmsg",
+    "removeallsnapshotmsg",
+}
+NEVER_SERVED_UPSTREAM = {"getnodemsg", "getnodesmsg", "getnodesbylocationmsg"}
+
+
+def test_every_upstream_message_but_cfs_has_a_handler():
+    missing = {t for t in SERVED - PUBSUB_ONLY if t not in ROUTES}
+    assert missing == set()
+
+
+def test_realtime_messages_are_not_on_the_api_route():
+    assert PUBSUB_ONLY.isdisjoint(ROUTES)
+
+
+def test_messages_upstream_does_not_serve_have_no_handler():
+    assert NEVER_SERVED_UPSTREAM.isdisjoint(ROUTES)
+    assert NOT_YET.isdisjoint(ROUTES)
+
+
+def test_protocol_doc_lists_every_served_message():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    for msgtype in SERVED | NOT_YET:
+        assert f"| `{msgtype}` |" in doc, msgtype
