@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from pathlib import Path
 
 from aiohttp import web
@@ -35,7 +36,8 @@ class Node:
 
     @property
     def url(self) -> str:
-        return f"http://{self.config.host}:{self._port}"
+        scheme = "https" if self.config.tls_cert else "http"
+        return f"{scheme}://{self.config.host}:{self._port}"
 
     async def start(self) -> None:
         config = self.config
@@ -59,7 +61,7 @@ class Node:
         self._port = core.listen_port = sock.getsockname()[1]
         self._runner = web.AppRunner(build_app(core), handler_cancellation=True, access_log=None)
         await self._runner.setup()
-        site = web.SockSite(self._runner, sock, backlog=1024)
+        site = web.SockSite(self._runner, sock, backlog=1024, ssl_context=_tls_context(config))
         await site.start()
         self._services = [asyncio.create_task(coro, name=name) for name, coro in all_services(core).items()]
         log.info("node listening on %s", self.url)
@@ -119,3 +121,11 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.bind((host, port))
     sock.setblocking(False)
     return sock
+
+
+def _tls_context(config: NodeConfig) -> ssl.SSLContext | None:
+    if not config.tls_cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(config.tls_cert, config.tls_key or None)
+    return context
