@@ -15,6 +15,12 @@ USER_NAME = "myuser"
 EXECUTOR_NAME = "myexecutor"
 EXECUTOR_TYPE = "cli"
 
+# Dev-only federation authority (docs/federation.md). PUBLIC: anyone can sign a certificate with it,
+# so a node trusting this authority trusts everyone. Only `colonies dev` nodes on loopback use it.
+FEDERATION_NAME = "dev"
+FEDERATION_AUTHORITY_PRVKEY = "6b8d1b1eed00b8a42cb3397b152ccb04f0fc17bef9bbadd61e936ea13081cc4f"
+FEDERATION_AUTHORITY_ID = "213b8018dff3eb70e30a9c4e48d553928a7be32dbb04144a010b96ad4a55b256"
+
 
 def client_env(host: str, port: int) -> dict[str, str]:
     """The COLONIES_* variables a client (our CLI, pycolonies, the upstream CLI) needs for a dev node."""

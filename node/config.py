@@ -38,6 +38,19 @@ class NodeConfig:
     # seconds between cron / generator trigger checks (env vars are in milliseconds, as upstream)
     cron_checker_period: float = 1.0
     generator_checker_period: float = 1.0
+    # federation (docs/federation.md): off unless federation_authority_id is set
+    federation_authority_id: str = ""
+    federation_name: str = "colonies"
+    node_prvkey: str = ""  # "" = generated into <data_dir>/node.key
+    node_cert: str = ""  # membership certificate file; dev nodes get one from the dev authority
+    dht_host: str = "127.0.0.1"
+    dht_port: int = 0  # 0 = no DHT (peers only through federation_peers)
+    bootstrap: str = ""  # "host:port,host:port" of DHT nodes to join
+    federation_peers: str = ""  # comma-separated API URLs of peers asked directly for providers
+    advertise_interval: float = 5.0
+    forward_interval: float = 0.2
+    live_window: float = 30.0  # an executor heard from within this many seconds is live
+    forward_lease: float = 30.0  # a peer silent this long about forwarded work loses it
     # well-known bootstrap objects for dev mode (colony, user, executor) — see colonies.dev
     dev: bool = False
     build_version: str = ""
@@ -72,6 +85,14 @@ _ENV = {
     "COLONIES_MAX_BODY_BYTES": "max_body_bytes",
     "COLONIES_CRON_CHECKER_PERIOD": "cron_checker_period",
     "COLONIES_GENERATOR_CHECKER_PERIOD": "generator_checker_period",
+    "COLONIES_FEDERATION_AUTHORITY_ID": "federation_authority_id",
+    "COLONIES_FEDERATION_NAME": "federation_name",
+    "COLONIES_NODE_PRVKEY": "node_prvkey",
+    "COLONIES_NODE_CERT": "node_cert",
+    "COLONIES_DHT_HOST": "dht_host",
+    "COLONIES_DHT_PORT": "dht_port",
+    "COLONIES_BOOTSTRAP": "bootstrap",
+    "COLONIES_FEDERATION_PEERS": "federation_peers",
     "BUILD_VERSION": "build_version",
     "BUILD_TIME": "build_time",
 }

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Callable
 
 from colonies.models import WAITING
 from colonies.node.scheduler import Scheduler
@@ -35,6 +36,8 @@ class ProcessEvents:
         self.scheduler = scheduler
         self._by_process: dict[str, list[Subscription]] = {}
         self._general: list[Subscription] = []
+        # called with every published record (federation watches for work it could forward)
+        self.listeners: list[Callable[[ProcessRecord], None]] = []
 
     def subscribe(self, sub: Subscription) -> Subscription:
         if sub.processid:
@@ -65,6 +68,8 @@ class ProcessEvents:
         for sub in self._general:
             if sub.matches(record):
                 self._deliver(sub, record)
+        for listener in self.listeners:
+            listener(record)
 
     @staticmethod
     def _deliver(sub: Subscription, record: ProcessRecord) -> None:

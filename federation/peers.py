@@ -1,0 +1,112 @@
+"""Talking to peer nodes: signed requests to `POST {peer}/federation`, signed replies checked."""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp
+import msgspec
+
+from colonies.federation import envelope
+from colonies.federation.membership import Certificate, MembershipError
+from colonies.federation.messages import Lookup, Message, Provider
+
+T = TypeVar("T")
+
+REQUEST_TIMEOUT = 5.0
+
+
+class PeerError(Exception):
+    """A peer could not be reached or refused; `status` is its HTTP status (0 = unreachable)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+
+
+@dataclass
+class NodeIdentity:
+    prvkey: str
+    node_id: str
+    cert: Certificate
+    authority_id: str
+
+
+class PeerClient:
+    def __init__(self, identity: NodeIdentity) -> None:
+        self.identity = identity
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def call(self, url: str, payloadtype: str, message: Message, reply: type[T]) -> tuple[Certificate, T]:
+        """Send one signed message; the verified signer of the reply and the reply."""
+        me = self.identity
+        body = envelope.build(payloadtype, msgspec.to_builtins(message), me.prvkey, me.cert)
+        try:
+            async with self._http().post(url.rstrip("/") + "/federation", data=body) as response:
+                raw = await response.read()
+                status = response.status
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
+            raise PeerError(0, f"{url} unreachable: {err!r}") from None
+        if status != 200:
+            raise PeerError(status, raw[:300].decode(errors="replace"))
+        try:
+            cert, _, payload = envelope.open_envelope(raw, authority_id=me.authority_id)
+        except (MembershipError, envelope.EnvelopeError) as err:
+            raise PeerError(502, f"{url} sent an invalid reply: {err}") from None
+        return cert, msgspec.json.decode(payload, type=reply)
+
+
+class PeerQuery:
+    """Providers found by asking configured peers directly (no DHT needed)."""
+
+    def __init__(self, client: PeerClient, urls: list[str], cache_seconds: float = 1.0) -> None:
+        self.client = client
+        self.urls = [u for u in urls if u]
+        self.cache_seconds = cache_seconds
+        self._cache: dict[tuple[str, str], tuple[float, list[Provider]]] = {}
+
+    async def lookup(self, colonyname: str, executortype: str) -> list[Provider]:
+        key = (colonyname, executortype)
+        cached = self._cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
+            return cached[1]
+        replies = await asyncio.gather(
+            *(self.client.call(url, "lookup", Lookup(colonyname=colonyname, executortype=executortype), Provider) for url in self.urls),
+            return_exceptions=True,
+        )
+        found = []
+        for reply in replies:
+            if isinstance(reply, BaseException):
+                continue
+            cert, provider = reply
+            # a provider speaks only for itself, at the address its certificate names
+            if provider.node_id == cert.node_id and provider.api_url == cert.api_url:
+                found.append(provider)
+        self._cache[key] = (time.monotonic(), found)
+        return found
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+
+def record_provider(record: Any) -> Provider:
+    """A DHT provider record as a Provider."""
+    return Provider(
+        node_id=record.node_id,
+        api_url=record.api_url,
+        colonyname=record.colony,
+        executortype=record.executortype,
+        live=record.live,
+        waiting=record.waiting,
+    )
