@@ -1,0 +1,37 @@
+"""The federation's Kademlia overlay: signed provider records, merged per key (see docs/dht.md)."""
+from colonies.dht.merge import RecordVerifier, acceptable, merge, visible
+from colonies.dht.node import DHTNode, Peer, kad_id_for
+from colonies.dht.records import (
+    MAX_RECORD_BYTES,
+    MAX_RECORDS_PER_KEY,
+    MAX_VALUE_BYTES,
+    ProviderRecord,
+    decode_records,
+    encode_records,
+    key_for,
+    key_name,
+    sign_record,
+    signature_ok,
+)
+from colonies.dht.storage import MergingStorage
+
+__all__ = [
+    "DHTNode",
+    "MAX_RECORD_BYTES",
+    "MAX_RECORDS_PER_KEY",
+    "MAX_VALUE_BYTES",
+    "MergingStorage",
+    "Peer",
+    "ProviderRecord",
+    "RecordVerifier",
+    "acceptable",
+    "decode_records",
+    "encode_records",
+    "kad_id_for",
+    "key_for",
+    "key_name",
+    "merge",
+    "sign_record",
+    "signature_ok",
+    "visible",
+]

@@ -56,6 +56,7 @@ class Federation:
         self._tasks: list[asyncio.Task[None]] = []
         self._forward_now = asyncio.Event()
         self._report_now = asyncio.Event()
+        self._replay = envelope.ReplayGuard()
         self._refused: dict[str, float] = {}  # peer node id → monotonic time until which we skip it
         self._accepting = True
 
@@ -247,11 +248,11 @@ class Federation:
     async def handle(self, body: bytes) -> bytes:
         """POST /federation: a signed message from a member node; a signed reply."""
         try:
-            cert, payloadtype, payload = envelope.open_envelope(body, authority_id=self.identity.authority_id)
+            cert, payloadtype, payload = envelope.open_envelope(
+                body, authority_id=self.identity.authority_id, recipient=None, replay=self._replay
+            )
         except MembershipError as err:
-            raise RPCError(403, f"Not a federation member: {err}") from None
-        except envelope.EnvelopeError as err:
-            raise RPCError(400, f"Malformed federation message: {err}") from None
+            raise RPCError(403, f"Not a federation member: {err.message}") from None
         try:
             reply: Any
             if payloadtype == "lookup":
@@ -269,7 +270,7 @@ class Federation:
         except msgspec.DecodeError as err:
             raise RPCError(400, f"Malformed {payloadtype}: {err}") from None
         me = self.identity
-        return envelope.build(payloadtype + "reply", msgspec.to_builtins(reply), me.prvkey, me.cert)
+        return envelope.build(payloadtype + "reply", reply, me.prvkey, me.cert)
 
     async def _accept(self, origin: Certificate, forward: Forward) -> Forwarded:
         if not self._accepting:

@@ -38,6 +38,7 @@ class PeerClient:
     def __init__(self, identity: NodeIdentity) -> None:
         self.identity = identity
         self._session: aiohttp.ClientSession | None = None
+        self._replay = envelope.ReplayGuard()
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -51,7 +52,7 @@ class PeerClient:
     async def call(self, url: str, payloadtype: str, message: Message, reply: type[T]) -> tuple[Certificate, T]:
         """Send one signed message; the verified signer of the reply and the reply."""
         me = self.identity
-        body = envelope.build(payloadtype, msgspec.to_builtins(message), me.prvkey, me.cert)
+        body = envelope.build(payloadtype, message, me.prvkey, me.cert)
         try:
             async with self._http().post(url.rstrip("/") + "/federation", data=body) as response:
                 raw = await response.read()
@@ -61,7 +62,7 @@ class PeerClient:
         if status != 200:
             raise PeerError(status, raw[:300].decode(errors="replace"))
         try:
-            cert, _, payload = envelope.open_envelope(raw, authority_id=me.authority_id)
+            cert, _, payload = envelope.open_envelope(raw, authority_id=me.authority_id, replay=self._replay)
         except (MembershipError, envelope.EnvelopeError) as err:
             raise PeerError(502, f"{url} sent an invalid reply: {err}") from None
         return cert, msgspec.json.decode(payload, type=reply)

@@ -78,6 +78,26 @@ async def handle_api(request: web.Request) -> web.Response:
         return error_response(RPCError(500, "Internal server error"))
 
 
+async def handle_federation(request: web.Request) -> web.Response:
+    """Signed node-to-node messages (docs/federation.md); 404 when this node is not federated."""
+    core = request.app[CORE_KEY]
+    if core.federation is None:
+        return error_response(RPCError(404, "This node is not part of a federation"))
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(RPCError(413, "Request body too large"))
+    try:
+        return web.Response(body=await core.federation.handle(body), content_type="application/json")
+    except RPCError as err:
+        return error_response(err)
+    except StoreClosed:
+        return error_response(RPCError(503, "Node is shutting down"))
+    except Exception:
+        log.exception("internal error handling a federation message")
+        return error_response(RPCError(500, "Internal server error"))
+
+
 async def handle_health(request: web.Request) -> web.Response:
     return web.Response(status=200)
 
@@ -88,4 +108,5 @@ def build_app(core: NodeCore) -> web.Application:
     app.router.add_post("/api", handle_api)
     app.router.add_get("/pubsub", handle_pubsub)
     app.router.add_get("/health", handle_health)
+    app.router.add_post("/federation", handle_federation)
     return app

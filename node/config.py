@@ -40,6 +40,8 @@ class NodeConfig:
     generator_checker_period: float = 1.0
     # federation (docs/federation.md): off unless federation_authority_id is set
     federation_authority_id: str = ""
+    # dev and test only: a node holding the authority key certifies itself at start
+    federation_authority_prvkey: str = ""
     federation_name: str = "colonies"
     node_prvkey: str = ""  # "" = generated into <data_dir>/node.key
     node_cert: str = ""  # membership certificate file; dev nodes get one from the dev authority
@@ -87,6 +89,7 @@ _ENV = {
     "COLONIES_GENERATOR_CHECKER_PERIOD": "generator_checker_period",
     "COLONIES_FEDERATION_AUTHORITY_ID": "federation_authority_id",
     "COLONIES_FEDERATION_NAME": "federation_name",
+    "COLONIES_FEDERATION_AUTHORITY_PRVKEY": "federation_authority_prvkey",
     "COLONIES_NODE_PRVKEY": "node_prvkey",
     "COLONIES_NODE_CERT": "node_cert",
     "COLONIES_DHT_HOST": "dht_host",

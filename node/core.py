@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -27,6 +28,8 @@ class NodeCore:
     heard_from: dict[str, int] = field(default_factory=dict)
     # the port the HTTP server really listens on (config.port may be 0 = any free port)
     listen_port: int = 0
+    # colonies.federation.forwarding.Federation when this node takes part in a federation
+    federation: Any = None
 
     def __post_init__(self) -> None:
         self.events = ProcessEvents(self.scheduler)

@@ -43,6 +43,8 @@ class Node:
         config = self.config
         if config.data_dir:
             Path(config.data_dir).mkdir(parents=True, exist_ok=True)
+        if config.federation_authority_id:
+            import colonies.federation.store  # noqa: F401  (registers the federation tables)
         db = await Database.open(config.resolved_store_url())
         core = NodeCore(config=config, db=db)
         await db.read(core.directory.load)
@@ -64,6 +66,10 @@ class Node:
         site = web.SockSite(self._runner, sock, backlog=1024, ssl_context=_tls_context(config))
         await site.start()
         self._services = [asyncio.create_task(coro, name=name) for name, coro in all_services(core).items()]
+        if config.federation_authority_id:
+            from colonies.federation.runtime import start_federation
+
+            core.federation = await start_federation(core, self.url)
         log.info("node listening on %s", self.url)
 
     async def bootstrap_dev(self) -> None:
@@ -94,6 +100,9 @@ class Node:
             directory.put_executor(executor)
 
     async def stop(self) -> None:
+        if self.core is not None and self.core.federation is not None:
+            await self.core.federation.stop()
+            self.core.federation = None
         for task in self._services:
             task.cancel()
         for task in self._services:

@@ -1,0 +1,133 @@
+"""Signed provider records: what a node advertises under a colony (or colony/executortype) key.
+
+A record is compact JSON. Its signature is `colonies.crypto.sign` over the canonical encoding of
+every other field (keys sorted, no whitespace) with the node's key; the recovered signer id must
+equal `node_id`. A DHT value is a JSON array of records, bounded so that it always fits one
+kademlia/rpcudp datagram (8 KiB for name + arguments).
+"""
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from typing import Annotated, Any
+
+import msgspec
+
+from colonies import crypto
+
+# Size bounds. A record above MAX_RECORD_BYTES is refused when signed and when received, so a
+# value of MAX_RECORDS_PER_KEY records never exceeds MAX_VALUE_BYTES.
+MAX_RECORD_BYTES = 1024
+MAX_RECORDS_PER_KEY = 6
+MAX_VALUE_BYTES = 2 + MAX_RECORDS_PER_KEY * MAX_RECORD_BYTES + (MAX_RECORDS_PER_KEY - 1)
+RPCUDP_MAX_REQUEST = 8192  # rpcudp refuses a request whose msgpack [name, args] exceeds this
+STORE_OVERHEAD = 64  # msgpack of ["store", [nodeid(20), key(20), value]] around the value
+assert MAX_VALUE_BYTES + STORE_OVERHEAD <= RPCUDP_MAX_REQUEST - 1024, "DHT values must stay well under 8 KiB"
+
+# Clock sanity for received records.
+MAX_TTL = 24 * 3600.0  # expires - issued
+MAX_CLOCK_SKEW = 60.0  # how far in the future `issued_ms` may be
+
+_HEX64 = msgspec.Meta(pattern="^[0-9a-f]{64}$")
+_HEX130 = msgspec.Meta(pattern="^([0-9a-f]{130})?$")
+_Count = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+
+
+class ProviderRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One node's offer for one key. `executortype` is "" for the colony-level key.
+
+    `issued_ms` (unix ms, strictly increasing per node) orders a node's records: the newest wins,
+    even over an older one that expires later. A `withdrawn` record is a tombstone: it replaces
+    the node's earlier record everywhere and is never returned by lookups.
+    """
+
+    node_id: Annotated[str, _HEX64]
+    api_url: Annotated[str, msgspec.Meta(max_length=256)]
+    dht_address: Annotated[str, msgspec.Meta(max_length=64)]
+    colony: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    executortype: Annotated[str, msgspec.Meta(max_length=128)] = ""
+    live: _Count = 0
+    waiting: _Count = 0
+    issued_ms: Annotated[int, msgspec.Meta(ge=0)] = 0
+    expires: float = 0.0
+    withdrawn: bool = False
+    cert: dict[str, Any] = {}
+    signature: Annotated[str, _HEX130] = ""
+
+    @property
+    def key(self) -> bytes:
+        return key_for(self.colony, self.executortype)
+
+
+def key_name(colony: str, executortype: str = "") -> str:
+    if not executortype:
+        return f"colony/{colony}"
+    return f"colony/{colony}/executortype/{executortype}"
+
+
+def key_for(colony: str, executortype: str = "") -> bytes:
+    """The 160-bit DHT key (sha1, like kademlia's own digests) of a colony or colony/type."""
+    return hashlib.sha1(key_name(colony, executortype).encode()).digest()
+
+
+def signing_payload(record: ProviderRecord) -> bytes:
+    fields = msgspec.structs.asdict(record)
+    del fields["signature"]
+    return msgspec.json.encode(fields, order="sorted")
+
+
+def encode_record(record: ProviderRecord) -> bytes:
+    return msgspec.json.encode(record)
+
+
+def sign_record(record: ProviderRecord, prvkey: str) -> ProviderRecord:
+    """The record with node_id set to the key's id and signed; refuses records over the size cap."""
+    unsigned = msgspec.structs.replace(record, node_id=crypto.id_from_private_key(prvkey), signature="")
+    signature = crypto.sign(signing_payload(unsigned).decode(), prvkey)
+    signed = msgspec.structs.replace(unsigned, signature=signature)
+    size = len(encode_record(signed))
+    if size > MAX_RECORD_BYTES:
+        raise ValueError(f"provider record is {size} bytes, over the {MAX_RECORD_BYTES}-byte cap (shorten the cert or names)")
+    return signed
+
+
+@lru_cache(maxsize=8192)  # lookups see the same records from many storers; recovery costs ~70 µs
+def _signer(payload: bytes, signature: str) -> str | None:
+    try:
+        return crypto.recover_id(payload, signature)
+    except crypto.SignatureError:
+        return None
+
+
+def signature_ok(record: ProviderRecord) -> bool:
+    return bool(record.signature) and _signer(signing_payload(record), record.signature) == record.node_id
+
+
+def encode_records(records: list[ProviderRecord]) -> bytes:
+    value = msgspec.json.encode(records)
+    if len(value) > MAX_VALUE_BYTES:
+        raise ValueError(f"DHT value of {len(value)} bytes exceeds {MAX_VALUE_BYTES}")
+    return value
+
+
+_raw_list = msgspec.json.Decoder(list[msgspec.Raw])
+_record = msgspec.json.Decoder(ProviderRecord)
+
+
+def decode_records(value: object) -> list[ProviderRecord]:
+    """Records of a DHT value; malformed or oversized entries are skipped one by one."""
+    if not isinstance(value, bytes) or len(value) > RPCUDP_MAX_REQUEST:
+        return []
+    try:
+        raws = _raw_list.decode(value)
+    except msgspec.DecodeError:
+        return []
+    records: list[ProviderRecord] = []
+    for raw in raws[: 4 * MAX_RECORDS_PER_KEY]:
+        if len(raw) > MAX_RECORD_BYTES:
+            continue
+        try:
+            records.append(_record.decode(raw))
+        except msgspec.DecodeError:
+            continue
+    return records

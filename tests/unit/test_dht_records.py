@@ -1,0 +1,144 @@
+"""Provider records: signing, verification, keys, wire encoding and the size bound."""
+from __future__ import annotations
+
+import hashlib
+import time
+
+import msgspec
+import pytest
+
+from colonies import crypto
+from colonies.dht.records import (
+    MAX_RECORD_BYTES,
+    MAX_RECORDS_PER_KEY,
+    MAX_VALUE_BYTES,
+    RPCUDP_MAX_REQUEST,
+    ProviderRecord,
+    decode_records,
+    encode_record,
+    encode_records,
+    key_for,
+    key_name,
+    sign_record,
+    signature_ok,
+    signing_payload,
+)
+
+KEY = crypto.generate_private_key()
+NODE_ID = crypto.id_from_private_key(KEY)
+
+
+def record(**fields: object) -> ProviderRecord:
+    values: dict[str, object] = {
+        "node_id": NODE_ID,
+        "api_url": "https://node-a.example.org:50080",
+        "dht_address": "127.0.0.1:4000",
+        "colony": "dev",
+        "executortype": "gpu",
+        "live": 2,
+        "waiting": 5,
+        "issued_ms": int(time.time() * 1000),
+        "expires": time.time() + 60,
+        "cert": {"node_id": NODE_ID, "expires": time.time() + 3600, "signature": "ab" * 65},
+    }
+    values.update(fields)
+    return ProviderRecord(**values)  # type: ignore[arg-type]
+
+
+def test_keys_are_sha1_of_the_colony_and_executortype_names():
+    assert key_name("dev") == "colony/dev"
+    assert key_name("dev", "gpu") == "colony/dev/executortype/gpu"
+    assert key_for("dev") == hashlib.sha1(b"colony/dev").digest()
+    assert key_for("dev", "gpu") == hashlib.sha1(b"colony/dev/executortype/gpu").digest()
+    assert len(key_for("dev")) == 20
+    assert key_for("dev", "") == key_for("dev") != key_for("dev", "gpu")
+
+
+def test_signed_record_verifies_and_names_its_signer():
+    other = crypto.generate_private_key()
+    signed = sign_record(record(node_id="00" * 32), other)
+    assert signed.node_id == crypto.id_from_private_key(other)
+    assert signature_ok(signed)
+    assert crypto.recover_id(signing_payload(signed), signed.signature) == signed.node_id
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"live": 99},
+        {"waiting": 0},
+        {"api_url": "https://evil.example.org"},
+        {"expires": time.time() + 10_000},
+        {"withdrawn": True},
+        {"cert": {"node_id": NODE_ID}},
+        {"colony": "other"},
+    ],
+    ids=["live", "waiting", "api_url", "expires", "withdrawn", "cert", "colony"],
+)
+def test_any_changed_field_breaks_the_signature(change: dict[str, object]):
+    signed = sign_record(record(), KEY)
+    assert not signature_ok(msgspec.structs.replace(signed, **change))
+
+
+def test_a_record_claiming_another_node_id_fails():
+    signed = sign_record(record(), crypto.generate_private_key())
+    assert not signature_ok(msgspec.structs.replace(signed, node_id=NODE_ID))
+    assert not signature_ok(msgspec.structs.replace(signed, signature=""))
+    assert not signature_ok(msgspec.structs.replace(signed, signature="00" * 65))
+
+
+def test_signing_payload_is_canonical_whatever_the_cert_key_order():
+    one = record(cert={"a": 1, "b": 2})
+    two = record(cert={"b": 2, "a": 1}, issued_ms=one.issued_ms, expires=one.expires)
+    assert signing_payload(one) == signing_payload(two)
+    assert b"signature" not in signing_payload(one).replace(b'"signature":"' + b"ab" * 65 + b'"', b"")
+
+
+def test_encoding_roundtrip_keeps_the_signature_valid():
+    signed = [sign_record(record(executortype=f"t{i}"), KEY) for i in range(3)]
+    decoded = decode_records(encode_records(signed))
+    assert decoded == signed
+    assert all(signature_ok(r) for r in decoded)
+
+
+def test_malformed_entries_are_skipped_one_by_one():
+    good = sign_record(record(), KEY)
+    value = b"[" + encode_record(good) + b',{"node_id":"xyz"},42,' + encode_record(good) + b"]"
+    assert decode_records(value) == [good, good]
+    assert decode_records(b"not json") == []
+    assert decode_records("[]") == []  # values must be bytes
+    assert decode_records(b"[" + b" " * RPCUDP_MAX_REQUEST + b"]") == []
+
+
+def test_oversized_records_are_refused_when_signed_and_when_received():
+    fat = record(cert={"blob": "x" * MAX_RECORD_BYTES})
+    with pytest.raises(ValueError, match="cap"):
+        sign_record(fat, KEY)
+    unsigned_fat = encode_record(fat)
+    assert decode_records(b"[" + unsigned_fat + b"]") == []
+
+
+def test_field_constraints_are_enforced_on_decode():
+    signed = sign_record(record(), KEY)
+    for bad in ({"live": -1}, {"node_id": "NOTHEX"}, {"colony": ""}, {"signature": "zz"}):
+        raw = msgspec.json.encode({**msgspec.structs.asdict(signed), **bad})
+        assert decode_records(b"[" + raw + b"]") == []
+
+
+def test_value_bound_fits_one_datagram():
+    assert MAX_VALUE_BYTES == 2 + MAX_RECORDS_PER_KEY * MAX_RECORD_BYTES + MAX_RECORDS_PER_KEY - 1
+    assert MAX_VALUE_BYTES < RPCUDP_MAX_REQUEST - 1024
+    # A typical record with a full membership certificate is well under the per-record cap.
+    cert = {
+        "node_id": NODE_ID,
+        "api_url": "https://node-a.example.org:50080",
+        "dht_address": "203.0.113.10:4000",
+        "expires": time.time() + 30 * 86400,
+        "signature": "ab" * 65,
+    }
+    typical = sign_record(record(cert=cert, executortype="gpu-a100", live=12, waiting=340), KEY)
+    assert len(encode_record(typical)) < 0.8 * MAX_RECORD_BYTES
+    full = encode_records([typical] * MAX_RECORDS_PER_KEY)
+    assert len(full) <= MAX_VALUE_BYTES
+    with pytest.raises(ValueError):
+        encode_records([typical] * (MAX_VALUE_BYTES // len(encode_record(typical)) + 1))
