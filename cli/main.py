@@ -78,14 +78,30 @@ def dev(
         str | None,
         typer.Option("--store-url", envvar="COLONIES_STORE_URL", help="Database URL (default: SQLite in the data dir)."),
     ] = None,
+    dht_port: Annotated[
+        int | None, typer.Option("--dht-port", min=1, max=65535, help="Join the dev federation: the node's DHT (UDP) port.")
+    ] = None,
+    bootstrap: Annotated[
+        str, typer.Option("--bootstrap", help="HOST:PORT[,HOST:PORT] of DHT nodes to join (loopback).")
+    ] = "",
+    peers: Annotated[
+        str, typer.Option("--peers", help="API URLs of dev federation peers to ask directly (no DHT needed).")
+    ] = "",
 ) -> None:
     """Run a dev node on loopback with the well-known dev colony, user and executor.
 
-    The port comes from --port, else COLONIES_SERVER_PORT, else 50080.
+    The port comes from --port, else COLONIES_SERVER_PORT, else 50080. With --dht-port (and
+    --bootstrap) or --peers the node joins the dev federation and forwards work it cannot run.
     """
     try:
         config = build_dev_config(
-            data_dir=str(data_dir) if data_dir else "", host=host, port=port, store_url=store_url
+            data_dir=str(data_dir) if data_dir else "",
+            host=host,
+            port=port,
+            store_url=store_url,
+            dht_port=dht_port,
+            bootstrap=bootstrap,
+            peers=peers,
         )
     except ConfigError as err:
         _fail(str(err))

@@ -65,8 +65,14 @@ def build_dev_config(
     port: int | None = None,
     store_url: str | None = None,
     env: Mapping[str, str] | None = None,
+    dht_port: int | None = None,
+    bootstrap: str = "",
+    peers: str = "",
 ) -> NodeConfig:
-    """The config of a throw-away dev node; only loopback hosts, since the dev keys are public."""
+    """The config of a throw-away dev node; only loopback hosts, since the dev keys are public.
+
+    With a DHT port, bootstrap nodes or peers the node joins the dev federation (well-known dev
+    authority; its own node key is generated into the data dir)."""
     environ = os.environ if env is None else env
     if not is_loopback(host):
         raise ConfigError(
@@ -83,6 +89,20 @@ def build_dev_config(
         build_version=environ.get("BUILD_VERSION", ""),
         build_time=environ.get("BUILD_TIME", ""),
     )
+    if dht_port is not None or bootstrap or peers:
+        for address in [a for a in bootstrap.split(",") if a]:
+            if not is_loopback(address.rsplit(":", 1)[0].strip("[]")):
+                raise ConfigError(f"colonies dev joins loopback peers only (got --bootstrap {address})")
+        config = dataclasses.replace(
+            config,
+            federation_name=dev.FEDERATION_NAME,
+            federation_authority_id=dev.FEDERATION_AUTHORITY_ID,
+            federation_authority_prvkey=dev.FEDERATION_AUTHORITY_PRVKEY,
+            dht_host=host,
+            dht_port=dht_port or 0,
+            bootstrap=bootstrap,
+            federation_peers=peers,
+        )
     return _with_build_info(config)
 
 

@@ -1,9 +1,11 @@
-"""Per-peer liveness: last seen, consecutive missed replies, and a back-off while suspect.
+"""Per-peer liveness: last seen, consecutive missed replies, suspicion and re-probing.
 
 kademlia 2.2.3 drops a peer from the routing table after one missed reply (one lost UDP
-datagram is enough). Here a miss only suspends the peer for a back-off that doubles per miss;
-it is evicted after `max_failures` consecutive misses. A suspended peer is not dialed, so a dead
-peer costs one RPC timeout per back-off window instead of one per lookup.
+datagram is enough), and a dead peer that others still list costs every lookup an RPC timeout.
+Here a missed reply makes the peer *suspect*: lookups and node lists skip it, and it is re-probed
+in the background after a back-off that doubles per miss. An answer (or any message from it)
+clears it; `max_failures` misses in a row evict it from the routing table, and it stays suspect
+for `quarantine` seconds so that other nodes' stale lists do not bring it back at once.
 """
 from __future__ import annotations
 
@@ -16,16 +18,18 @@ _MAX_TRACKED = 4096
 @dataclass
 class PeerHealth:
     last_seen: float | None = None  # unix seconds of the last message from the peer
-    failures: int = 0
-    suspended_until: float = 0.0  # monotonic
+    failures: int = 0  # consecutive missed replies
+    failed_at: float = 0.0  # monotonic time of the last miss
+    retry_at: float = 0.0  # monotonic time from which a probe is due
 
 
 class HealthBook:
-    def __init__(self, *, max_failures: int, backoff: float) -> None:
+    def __init__(self, *, max_failures: int, backoff: float, quarantine: float | None = None) -> None:
         if max_failures < 1 or backoff < 0:
             raise ValueError("max_failures must be >= 1 and backoff >= 0")
         self.max_failures = max_failures
         self.backoff = backoff
+        self.quarantine = backoff * 2**max_failures if quarantine is None else quarantine
         self._peers: dict[bytes, PeerHealth] = {}
 
     def get(self, node_id: bytes) -> PeerHealth:
@@ -35,24 +39,23 @@ class HealthBook:
         health = self._entry(node_id)
         health.last_seen = time.time()
         health.failures = 0
-        health.suspended_until = 0.0
 
     def missed(self, node_id: bytes) -> bool:
         """Record a missed reply; True when the peer should now be evicted."""
         health = self._entry(node_id)
+        now = time.monotonic()
         health.failures += 1
-        health.suspended_until = time.monotonic() + self.backoff * 2 ** (health.failures - 1)
-        if health.failures >= self.max_failures:
-            del self._peers[node_id]
-            return True
-        return False
+        health.failed_at = now
+        health.retry_at = now + self.backoff * 2 ** (health.failures - 1)
+        return health.failures >= self.max_failures
 
     def suspended(self, node_id: bytes) -> bool:
         health = self._peers.get(node_id)
-        return health is not None and health.suspended_until > time.monotonic()
+        return health is not None and health.failures > 0 and time.monotonic() < health.failed_at + self.quarantine
 
-    def forget(self, node_id: bytes) -> None:
-        self._peers.pop(node_id, None)
+    def probe_due(self, node_id: bytes) -> bool:
+        health = self._peers.get(node_id)
+        return health is not None and 0 < health.failures < self.max_failures and health.retry_at <= time.monotonic()
 
     def _entry(self, node_id: bytes) -> PeerHealth:
         health = self._peers.get(node_id)
@@ -63,8 +66,7 @@ class HealthBook:
         return health
 
     def _prune(self) -> None:
-        now = time.monotonic()
-        for node_id in [n for n, h in self._peers.items() if h.suspended_until <= now]:
+        for node_id in [n for n, h in self._peers.items() if h.failures and not self.suspended(n)]:
             del self._peers[node_id]
         while len(self._peers) >= _MAX_TRACKED:
             del self._peers[next(iter(self._peers))]

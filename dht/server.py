@@ -32,6 +32,7 @@ class KadServer(Server):
 
     def __init__(self, *, ksize: int, alpha: int, node_id: bytes, storage: MergingStorage, settings: ProtocolSettings) -> None:
         super().__init__(ksize=ksize, alpha=alpha, node_id=node_id, storage=storage)
+        self.storage = storage  # the library's `storage or ForgetfulStorage()` drops an empty one
         self.settings = settings
         self.health = HealthBook(max_failures=settings.max_failures, backoff=settings.backoff)
 
