@@ -62,9 +62,23 @@ async def serve(
             if config.dev:
                 await node.bootstrap_dev()
             on_ready(node)
-            await stop.wait()
+            await _until_stopped(stop, node)
         finally:
             await node.stop()
+
+
+async def _until_stopped(stop: asyncio.Event, node: ServedNode) -> None:
+    """A signal, or the node asking to stop (it left its federation)."""
+    core = getattr(node, "core", None)
+    requested = getattr(core, "shutdown", None)
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if isinstance(requested, asyncio.Event):
+        waiters.append(asyncio.ensure_future(requested.wait()))
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def run(main: Coroutine[Any, Any, None]) -> None:

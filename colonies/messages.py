@@ -349,3 +349,17 @@ class ChangeExecutorIdMsg(Msg):
 class ChangeUserIdMsg(Msg):
     colonyname: str = ""
     userid: str = ""
+
+
+# --- this node in its federation (ours; upstream has no federation) ------------------------
+class NodeStatusMsg(Msg):
+    pass
+
+
+class NodePeersMsg(Msg):
+    colonyname: str = ""
+    executortype: str = ""
+
+
+class NodeLeaveMsg(Msg):
+    wait: Int64 = 60  # seconds to let running forwarded work finish

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from functools import lru_cache
 
 from colonies.dht.protocol import AddressFilter
 
@@ -22,6 +23,7 @@ def parse_interface(interface: str, *, allow_wildcard: bool) -> ipaddress.IPv4Ad
 def address_filter(networks: Sequence[str]) -> AddressFilter:
     allowed = [ipaddress.ip_network(n) for n in networks]
 
+    @lru_cache(maxsize=4096)  # checked for every node in every reply
     def allowed_address(ip: str) -> bool:
         try:
             address = ipaddress.ip_address(ip)
@@ -32,6 +34,7 @@ def address_filter(networks: Sequence[str]) -> AddressFilter:
     return allowed_address
 
 
+@lru_cache(maxsize=4096)
 def allow_any(ip: str) -> bool:
     try:
         ipaddress.ip_address(ip)

@@ -70,6 +70,7 @@ class DHTNode:
         lookup_timeout: float = 5.0,
         max_failures: int = 3,
         failure_backoff: float = 10.0,
+        quarantine: float | None = None,
         refresh_interval: float = 900.0,
         allowed_networks: Sequence[str] | None = None,
         allow_wildcard: bool = False,
@@ -93,6 +94,7 @@ class DHTNode:
         self._rpc_timeout = rpc_timeout
         self._max_failures = max_failures
         self._failure_backoff = failure_backoff
+        self._quarantine = quarantine
         self.refresh_interval = refresh_interval
         self.storage = MergingStorage(verify_record)
         self._ksize, self._alpha = ksize, alpha
@@ -101,7 +103,7 @@ class DHTNode:
         self._bootstrap: list[tuple[str, int]] = []
         self._last_issued_ms = 0
         self._stopping = asyncio.Event()
-        self._maintenance: asyncio.Task[None] | None = None
+        self._loops: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self.dht_address = ""
 
@@ -129,6 +131,7 @@ class DHTNode:
                 rpc_timeout=self._rpc_timeout,
                 max_failures=self._max_failures,
                 backoff=self._failure_backoff,
+                quarantine=self._quarantine,
                 refresh_interval=self.refresh_interval,
                 address_allowed=allowed,
             ),
@@ -141,7 +144,10 @@ class DHTNode:
         self._bootstrap = [p for p in peers if p != (interface, bound_port)]
         if self._bootstrap:
             await server.bootstrap(self._bootstrap, self.lookup_timeout)
-        self._maintenance = asyncio.create_task(self._maintain(), name=f"dht-maintenance-{self.dht_address}")
+        self._loops = [
+            asyncio.create_task(self._maintain(), name=f"dht-maintenance-{self.dht_address}"),
+            asyncio.create_task(self._probe(), name=f"dht-probe-{self.dht_address}"),
+        ]
 
     async def stop(self, *, withdraw: bool = False) -> None:
         """Leave: optionally withdraw every advertised record first, then close the socket."""
@@ -150,12 +156,11 @@ class DHTNode:
         if withdraw:
             await self.withdraw_all()
         self._stopping.set()
-        if self._maintenance is not None:
-            self._maintenance.cancel()
-            await asyncio.gather(self._maintenance, return_exceptions=True)
-        for task in list(self._background):
+        tasks = [*self._loops, *self._background]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._loops = []
         self._server.stop()
         self._server = None
 
@@ -275,6 +280,17 @@ class DHTNode:
                 raise
             except Exception:
                 log.exception("DHT maintenance failed; retrying next interval")
+
+    async def _probe(self) -> None:
+        interval = max(self._failure_backoff / 2, 0.05)
+        while not self._stopping.is_set():
+            await asyncio.sleep(interval)
+            try:
+                await self._require_server().probe_suspects()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("DHT peer probe failed")
 
     async def _republish(self) -> None:
         templates = list(self._advertised.values())

@@ -3,7 +3,8 @@
 Fixes over kademlia 2.2.3 / rpcudp 5.0.1:
 - a missed reply suspends the peer instead of evicting it (see `health`);
 - `welcome_if_new` hashed the already hashed storage keys again, so values were handed to the
-  wrong new nodes; here the stored key is the DHT key;
+  wrong new nodes; here the stored key is the DHT key, and a newcomer to a DHT of fewer than k
+  nodes always gets them;
 - `find_value` answers with the value *and* the closest nodes, so a lookup can go on crawling
   past storers and merge every reply;
 - node lists and values from peers are checked before use (a bad tuple crashed the crawler) and
@@ -206,7 +207,9 @@ class FederationProtocol(KademliaProtocol):
             keynode = Node(key)
             neighbors = self.router.find_neighbors(keynode)
             if neighbors:
-                new_node_close = node.distance_to(keynode) < neighbors[-1].distance_to(keynode)
+                # With fewer than k contacts the new node is among the k closest whatever its
+                # distance (the library required it to be closer than the farthest contact).
+                new_node_close = len(neighbors) < self.router.ksize or node.distance_to(keynode) < neighbors[-1].distance_to(keynode)
                 this_closest = self.source_node.distance_to(keynode) < neighbors[0].distance_to(keynode)
             if not neighbors or (new_node_close and this_closest):
                 self.spawn(self.call_store(node, key, value))

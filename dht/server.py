@@ -21,6 +21,7 @@ class ProtocolSettings:
     rpc_timeout: float
     max_failures: int
     backoff: float
+    quarantine: float | None
     refresh_interval: float
     address_allowed: AddressFilter
 
@@ -34,7 +35,9 @@ class KadServer(Server):
         super().__init__(ksize=ksize, alpha=alpha, node_id=node_id, storage=storage)
         self.storage = storage  # the library's `storage or ForgetfulStorage()` drops an empty one
         self.settings = settings
-        self.health = HealthBook(max_failures=settings.max_failures, backoff=settings.backoff)
+        self.health = HealthBook(
+            max_failures=settings.max_failures, backoff=settings.backoff, quarantine=settings.quarantine
+        )
 
     def _create_protocol(self) -> FederationProtocol:
         return FederationProtocol(
@@ -94,6 +97,12 @@ class KadServer(Server):
             nearest = protocol.router.find_neighbors(target, self.alpha)
             crawls.append(NodeCrawl(protocol, target, nearest, self.ksize, self.alpha, deadline=self._deadline(timeout)).find())
         await asyncio.gather(*crawls)
+
+    async def probe_suspects(self) -> None:
+        """Ping suspect contacts whose back-off has passed; an answer clears them."""
+        protocol = self._proto()
+        due = [n for n in protocol.router.contacts() if self.health.probe_due(n.id)]
+        await asyncio.gather(*(protocol.call_ping(node) for node in due))
 
     async def store_at(self, nodes: list[Node], dkey: bytes, value: bytes) -> int:
         """Store `value` at each node; the number of nodes that acknowledged it."""

@@ -79,9 +79,56 @@ class Federation:
         self._tasks = []
         await self.client.close()
 
-    def refuse_new_work(self) -> None:
-        """Leaving: no new forwards accepted from peers."""
+    @property
+    def leaving(self) -> bool:
+        return not self._accepting
+
+    async def leave(self, wait_seconds: float) -> dict[str, int]:
+        """Stop taking work, hand queued forwarded work back to its origins, let running work finish
+        (at most `wait_seconds`); what was handed back and what is still running."""
         self._accepting = False
+        handed = await self.core.db.write(_hand_back)
+        returned = 0
+        for row in handed:
+            result = Result(origin_processid=row.origin_processid, state=CANCELLED, remote_processid=row.processid)
+            for _ in range(3):
+                try:
+                    await self.client.call(row.origin_url, "result", result, Ack)
+                    returned += 1
+                    break
+                except PeerError:
+                    await asyncio.sleep(0.2)
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            await self.report_once()
+            running = await self.core.db.read(_inbound_running)
+            if not running or time.monotonic() >= deadline:
+                return {"handedback": len(handed), "acknowledged": returned, "running": running}
+            await asyncio.sleep(0.2)
+
+    async def peers(self, colonyname: str = "", executortype: str = "") -> list[dict[str, Any]]:
+        """Providers this node knows of (for every hosted colony and its known types if not given)."""
+        colonies = [colonyname] if colonyname else list(self.core.directory.colonies)
+        seen: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for colony in colonies:
+            types = [executortype] if executortype else sorted({e.executortype for e in self.core.directory.executors_of(colony)} | {""})
+            for kind in types:
+                for provider in await self.providers.lookup(colony, kind):
+                    seen[(provider.node_id, colony, provider.executortype)] = msgspec.to_builtins(provider) | {"lastseen": int(time.time())}
+        return list(seen.values())
+
+    async def status(self) -> dict[str, Any]:
+        counts = await self.core.db.read(_counts)
+        cert = self.identity.cert
+        return {
+            "nodeid": self.identity.node_id,
+            "federation": cert.federation,
+            "apiurl": cert.api_url,
+            "dhtaddress": cert.dht_address,
+            "certexpires": cert.expires,
+            "leaving": self.leaving,
+            **counts,
+        }
 
     def _on_process_event(self, record: ProcessRecord) -> None:
         if record.state == WAITING and not record.process.waitforparents:
@@ -338,6 +385,34 @@ class Federation:
 
 
 # --- queries --------------------------------------------------------------------------------
+def _hand_back(conn: Connection) -> list[Any]:
+    """Forwarded work not started here: removed, to be returned to its origins."""
+    handed = []
+    for row in fq.unreported(conn, limit=10_000):
+        state = conn.execute(select(P.state).where(P.processid == row.processid)).scalar()
+        if state == WAITING:
+            pq.remove(conn, row.processid)
+            fq.mark_reported(conn, row.processid)
+            handed.append(row)
+    return handed
+
+
+def _inbound_running(conn: Connection) -> int:
+    running = 0
+    for row in fq.unreported(conn, limit=10_000):
+        if conn.execute(select(P.state).where(P.processid == row.processid)).scalar() not in TERMINAL:
+            running += 1
+    return running
+
+
+def _counts(conn: Connection) -> dict[str, int]:
+    return {
+        "forwardedout": len(conn.execute(select(fq.O.processid)).all()),
+        "forwardedin": len(fq.unreported(conn, limit=100_000)),
+    }
+
+
+
 def _assignable(conn: Connection, colonyname: str, limit: int = 200) -> list[tuple[str, str]]:
     rows = conn.execute(
         select(P.processid, P.executortype)

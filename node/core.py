@@ -1,6 +1,7 @@
 """The parts of one node that handlers and services share."""
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,8 @@ class NodeCore:
     listen_port: int = 0
     # colonies.federation.forwarding.Federation when this node takes part in a federation
     federation: Any = None
+    # set when the node itself asks to be stopped (after leaving its federation)
+    shutdown: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.events = ProcessEvents(self.scheduler)

@@ -13,20 +13,23 @@ from colonies.dht.node import DHTNode, kad_id_for
 from colonies.dht.routing import HealthAwareRoutingTable
 
 
-def test_a_missed_reply_suspends_and_only_repeated_misses_evict():
-    book = HealthBook(max_failures=3, backoff=0.05)
+def test_a_missed_reply_makes_a_suspect_that_is_probed_and_only_repeated_misses_evict():
+    book = HealthBook(max_failures=3, backoff=0.05, quarantine=0.3)
     peer = b"\x01" * 20
     assert not book.missed(peer)
     assert book.suspended(peer) and book.get(peer).failures == 1
+    assert not book.probe_due(peer)  # back-off first
     time.sleep(0.06)
-    assert not book.suspended(peer)
+    assert book.probe_due(peer) and book.suspended(peer)  # suspect until it answers
     assert not book.missed(peer)
-    assert book.get(peer).failures == 2
-    book.alive(peer)  # one answer clears the record
+    assert book.get(peer).failures == 2 and not book.probe_due(peer)  # back-off doubled
+    book.alive(peer)  # one answer clears it
     assert book.get(peer).failures == 0 and not book.suspended(peer)
     assert book.get(peer).last_seen is not None
     assert [book.missed(peer) for _ in range(3)] == [False, False, True]
-    assert book.get(peer).failures == 0  # forgotten once evicted
+    assert book.suspended(peer) and not book.probe_due(peer)  # evicted: quarantined, not probed
+    time.sleep(0.31)
+    assert not book.suspended(peer)  # forgiven after the quarantine
 
 
 def test_routing_table_skips_suspended_peers_but_keeps_them():

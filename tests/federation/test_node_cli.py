@@ -1,0 +1,39 @@
+"""`colonies node status / peers / leave` against a running federated node."""
+from __future__ import annotations
+
+import json
+import time
+
+from typer.testing import CliRunner
+
+from colonies import dev
+from colonies.cli.main import app
+from tests.federation.test_failover import dev_federation_node
+from tests.federation.test_forwarding import free_port
+
+
+def test_node_commands_report_status_and_peers_then_leave(tmp_path):
+    port_a, port_b = free_port(), free_port()
+    a = dev_federation_node(tmp_path, "a", port_a, [port_b])
+    b = dev_federation_node(tmp_path, "b", port_b, [port_a])
+    runner = CliRunner()
+    env = {"COLONIES_SERVER_PRVKEY": dev.SERVER_PRVKEY}
+    try:
+        status = runner.invoke(app, ["node", "status", "--url", a.url, "--json"], env=env)
+        assert status.exit_code == 0, status.output
+        assert json.loads(status.output)["nodeid"] == a.node.core.federation.identity.node_id
+        peers = runner.invoke(app, ["node", "peers", "--url", a.url, "--json", "--colony", dev.COLONY_NAME, "--executortype", "cli"], env=env)
+        assert peers.exit_code == 0, peers.output
+        assert [p["api_url"] for p in json.loads(peers.output)] == [b.url]
+        table = runner.invoke(app, ["node", "peers", "--url", a.url], env=env)
+        assert table.exit_code == 0 and "API URL" in table.output
+        left = runner.invoke(app, ["node", "leave", "--url", b.url, "--wait", "0"], env=env)
+        assert left.exit_code == 0, left.output
+        assert "left the federation" in left.output
+        time.sleep(0.5)
+        assert b.node.core.shutdown.is_set()  # the node asks its serve loop to stop
+        refused = runner.invoke(app, ["node", "status", "--url", a.url], env={"COLONIES_SERVER_PRVKEY": ""})
+        assert refused.exit_code == 1
+    finally:
+        a.stop()
+        b.stop()
