@@ -37,7 +37,7 @@ def _preference(record: ProviderRecord) -> tuple[bool, bool, int, int, str]:
     return record.withdrawn, record.live <= 0, record.waiting, -record.issued_ms, record.node_id
 
 
-def merge(records: Iterable[ProviderRecord], now: float, limit: int | None = None) -> list[ProviderRecord]:
+def merge(records: Iterable[ProviderRecord], now: float) -> list[ProviderRecord]:
     """Newest record per node (ties by signature), dropped if expired, in preference order.
 
     Expiry is applied after choosing the newest: an expired newer record must not resurrect an
@@ -48,8 +48,7 @@ def merge(records: Iterable[ProviderRecord], now: float, limit: int | None = Non
         current = newest.get(record.node_id)
         if current is None or _version(record) > _version(current):
             newest[record.node_id] = record
-    kept = sorted((r for r in newest.values() if r.expires > now), key=_preference)
-    return kept if limit is None else kept[:limit]
+    return sorted((r for r in newest.values() if r.expires > now), key=_preference)
 
 
 def visible(records: Iterable[ProviderRecord]) -> list[ProviderRecord]:

@@ -15,9 +15,9 @@ from colonies import crypto
 from colonies.dht.addresses import LOOPBACK, address_filter, allow_any, host_port, parse_interface
 from colonies.dht.merge import RecordVerifier, acceptable, merge, visible
 from colonies.dht.records import (
-    MAX_RECORDS_PER_KEY,
     MAX_TTL,
     ProviderRecord,
+    bounded,
     decode_records,
     encode_record,
     encode_records,
@@ -106,14 +106,23 @@ class DHTNode:
         self._loops: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self.dht_address = ""
+        self.port = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self, port: int, interface: str, bootstrap: Sequence[tuple[str, int]] = ()) -> None:
-        """Listen on interface:port (0 = any free port) and join through `bootstrap` peers."""
+    async def start(
+        self, port: int, interface: str, bootstrap: Sequence[tuple[str, int]] = (), *, public_host: str | None = None
+    ) -> None:
+        """Listen on interface:port (0 = any free port) and join through `bootstrap` peers.
+
+        Records carry `public_host:port` as the DHT address (default: the interface), which a
+        node bound to a wildcard address (only with allow_wildcard) must therefore give.
+        """
         if self._server is not None:
             raise RuntimeError("DHT node already started")
         address = parse_interface(interface, allow_wildcard=self.allow_wildcard)
+        if address.is_unspecified and not public_host:
+            raise ValueError("a node bound to a wildcard address needs public_host for its records")
         networks = self._allowed_networks
         if networks is None and address.is_loopback:
             networks = LOOPBACK
@@ -139,11 +148,17 @@ class DHTNode:
         await server.listen(port, interface)
         self._server = server
         bound_port = server.transport.get_extra_info("sockname")[1]
-        self.dht_address = host_port(interface, bound_port)
+        self.dht_address = host_port(public_host or interface, bound_port)
         self.port = bound_port
         self._bootstrap = [p for p in peers if p != (interface, bound_port)]
         if self._bootstrap:
-            await server.bootstrap(self._bootstrap, self.lookup_timeout)
+            try:
+                await server.bootstrap(self._bootstrap, self.lookup_timeout)
+            except BaseException:
+                server.stop()
+                self._server = None
+                raise
+        self._stopping = asyncio.Event()
         self._loops = [
             asyncio.create_task(self._maintain(), name=f"dht-maintenance-{self.dht_address}"),
             asyncio.create_task(self._probe(), name=f"dht-probe-{self.dht_address}"),
@@ -153,16 +168,18 @@ class DHTNode:
         """Leave: optionally withdraw every advertised record first, then close the socket."""
         if self._server is None:
             return
-        if withdraw:
-            await self.withdraw_all()
-        self._stopping.set()
-        tasks = [*self._loops, *self._background]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._loops = []
-        self._server.stop()
-        self._server = None
+        try:
+            if withdraw:
+                await self.withdraw_all()
+        finally:
+            self._stopping.set()
+            tasks = [*self._loops, *self._background]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._loops = []
+            self._server.stop()
+            self._server = None
 
     # -- advertising -------------------------------------------------------------------------
 
@@ -247,7 +264,7 @@ class DHTNode:
         if peer is not None and merged:
             # Repair the closest node that had nothing, with records verified here (the library
             # stored whatever value was most common, unverified).
-            self._spawn(server.store_at([peer], dkey, encode_records(merged[:MAX_RECORDS_PER_KEY])))
+            self._spawn(server.store_at([peer], dkey, encode_records(bounded(merged))))
         return visible(merged)
 
     def peers(self) -> list[Peer]:

@@ -19,7 +19,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeGuard
 
 from kademlia.node import Node
 from kademlia.protocol import KademliaProtocol
@@ -34,7 +34,7 @@ AddressFilter = Callable[[str], bool]
 RPCResult = tuple[bool, Any]
 
 
-def _is_id(value: object) -> bool:
+def _is_id(value: object) -> TypeGuard[bytes]:
     return isinstance(value, bytes) and len(value) == 20
 
 
@@ -124,28 +124,29 @@ class FederationProtocol(KademliaProtocol):
     def rpc_ping(self, sender: tuple[str, int], nodeid: object) -> bytes | None:
         if not _is_id(nodeid):
             return None
-        self._heard_from(sender, nodeid)  # type: ignore[arg-type]
-        return self.source_node.id
+        self._heard_from(sender, nodeid)
+        own_id: bytes = self.source_node.id
+        return own_id
 
     def rpc_store(self, sender: tuple[str, int], nodeid: object, key: object, value: object) -> bool:
         if not (_is_id(nodeid) and _is_id(key) and isinstance(value, bytes)):
             return False
-        self._heard_from(sender, nodeid)  # type: ignore[arg-type]
+        self._heard_from(sender, nodeid)
         self.storage[key] = value
         return True
 
     def rpc_find_node(self, sender: tuple[str, int], nodeid: object, key: object) -> list[tuple[Any, ...]] | None:
         if not (_is_id(nodeid) and _is_id(key)):
             return None
-        source = self._heard_from(sender, nodeid)  # type: ignore[arg-type]
-        neighbors = self.router.find_neighbors(Node(key), exclude=source)  # type: ignore[arg-type]
+        source = self._heard_from(sender, nodeid)
+        neighbors = self.router.find_neighbors(Node(key), exclude=source)
         return [tuple(n) for n in neighbors]
 
     def rpc_find_value(self, sender: tuple[str, int], nodeid: object, key: object) -> Any:
         nodes = self.rpc_find_node(sender, nodeid, key)
         if nodes is None:
             return None
-        value = self.storage.get(key)  # type: ignore[arg-type]
+        value = self.storage.get(key)
         if value is None:
             return nodes
         return {"value": value, "nodes": nodes}

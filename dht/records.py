@@ -15,13 +15,16 @@ import msgspec
 
 from colonies import crypto
 
-# Size bounds. A record above MAX_RECORD_BYTES is refused when signed and when received, so a
-# value of MAX_RECORDS_PER_KEY records never exceeds MAX_VALUE_BYTES.
-MAX_RECORD_BYTES = 1024
-MAX_RECORDS_PER_KEY = 6
-MAX_VALUE_BYTES = 2 + MAX_RECORDS_PER_KEY * MAX_RECORD_BYTES + (MAX_RECORDS_PER_KEY - 1)
+# Size bounds. A record above MAX_RECORD_BYTES is refused when signed and when received. A stored
+# set keeps, in preference order, the records whose encoding fits MAX_VALUE_BYTES, at most
+# MAX_RECORDS_PER_KEY of them; at least MIN_RECORDS_PER_KEY records of the largest size always fit.
+MAX_RECORD_BYTES = 1500
+MAX_RECORDS_PER_KEY = 8
+MIN_RECORDS_PER_KEY = 4
+MAX_VALUE_BYTES = 6144
 RPCUDP_MAX_REQUEST = 8192  # rpcudp refuses a request whose msgpack [name, args] exceeds this
 STORE_OVERHEAD = 64  # msgpack of ["store", [nodeid(20), key(20), value]] around the value
+assert 2 + MIN_RECORDS_PER_KEY * (MAX_RECORD_BYTES + 1) <= MAX_VALUE_BYTES
 assert MAX_VALUE_BYTES + STORE_OVERHEAD <= RPCUDP_MAX_REQUEST - 1024, "DHT values must stay well under 8 KiB"
 
 # Clock sanity for received records.
@@ -101,6 +104,21 @@ def _signer(payload: bytes, signature: str) -> str | None:
 
 def signature_ok(record: ProviderRecord) -> bool:
     return bool(record.signature) and _signer(signing_payload(record), record.signature) == record.node_id
+
+
+def bounded(records: list[ProviderRecord]) -> list[ProviderRecord]:
+    """The records, in the given order, that fit one value: a record that would overflow the
+    byte budget is skipped (a smaller later one may still fit), and at most MAX_RECORDS_PER_KEY."""
+    kept: list[ProviderRecord] = []
+    size = 2  # the brackets
+    for record in records:
+        if len(kept) == MAX_RECORDS_PER_KEY:
+            break
+        extra = len(encode_record(record)) + (1 if kept else 0)
+        if size + extra <= MAX_VALUE_BYTES:
+            kept.append(record)
+            size += extra
+    return kept
 
 
 def encode_records(records: list[ProviderRecord]) -> bytes:

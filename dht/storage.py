@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from kademlia.storage import IStorage
 
 from colonies.dht.merge import RecordVerifier, acceptable, merge
-from colonies.dht.records import MAX_RECORDS_PER_KEY, ProviderRecord, decode_records, encode_records
+from colonies.dht.records import ProviderRecord, bounded, decode_records, encode_records
 
 MAX_KEYS = 65536  # every record is signed by a verified member, so this only guards memory
 
@@ -22,8 +22,8 @@ class _Entry:
 class MergingStorage(IStorage):
     """Values are JSON arrays of provider records; a store merges them into the key's set.
 
-    The kept set holds only acceptable records (see `merge.acceptable`), newest per node, at most
-    `max_records`. Tombstones (withdrawn records) are kept until they expire so that they keep
+    The kept set holds only acceptable records (see `merge.acceptable`), newest per node, in
+    preference order as far as they fit one datagram (`records.bounded`). Tombstones (withdrawn records) are kept until they expire so that they keep
     beating the records they withdraw.
     """
 
@@ -32,14 +32,10 @@ class MergingStorage(IStorage):
         verify: RecordVerifier,
         *,
         clock: Callable[[], float] = time.time,
-        max_records: int = MAX_RECORDS_PER_KEY,
         max_keys: int = MAX_KEYS,
     ) -> None:
-        if not 1 <= max_records <= MAX_RECORDS_PER_KEY:
-            raise ValueError(f"max_records must be within 1..{MAX_RECORDS_PER_KEY} to fit a datagram")
         self._verify = verify
         self._clock = clock
-        self._max_records = max_records
         self._max_keys = max_keys
         self._data: dict[bytes, _Entry] = {}
 
@@ -55,7 +51,7 @@ class MergingStorage(IStorage):
             self.cull()
             if len(self._data) >= self._max_keys:
                 return []
-        merged = merge([*current, *accepted], now, self._max_records)
+        merged = bounded(merge([*current, *accepted], now))
         if merged:
             if merged != current:
                 self._data[key] = _Entry(merged, time.monotonic())

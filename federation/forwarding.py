@@ -38,6 +38,7 @@ from colonies.wire import RPCError
 log = logging.getLogger(__name__)
 
 NS = 1_000_000_000
+CONCURRENCY = 32  # messages in flight to peers at once
 TERMINAL = (SUCCESS, FAILED, CANCELLED)
 P = processes.c
 _json = msgspec.json.Encoder()
@@ -183,16 +184,18 @@ class Federation:
 
     # --- origin: forwarding ---------------------------------------------------------------
     async def forward_once(self) -> int:
-        forwarded = 0
+        jobs = []
         for colonyname in list(self.core.directory.colonies):
             live = self.live_types(colonyname)
             candidates = await self.core.db.read(lambda conn, c=colonyname: _assignable(conn, c))
-            for processid, executortype in candidates:
-                if executortype in live:
-                    continue
-                if await self._forward(colonyname, processid, executortype):
-                    forwarded += 1
-        return forwarded
+            jobs += [(colonyname, pid, kind) for pid, kind in candidates if kind not in live]
+        limit = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(colonyname: str, processid: str, executortype: str) -> bool:
+            async with limit:
+                return await self._forward(colonyname, processid, executortype)
+
+        return sum(await asyncio.gather(*(one(*job) for job in jobs)))
 
     def _usable(self, provider: Provider) -> bool:
         return provider.node_id != self.identity.node_id and provider.live > 0 and self._refused.get(provider.node_id, 0) < time.monotonic()
@@ -368,16 +371,19 @@ class Federation:
     async def report_once(self) -> int:
         """Tell origins about forwarded processes that ended here (retried until acknowledged)."""
         rows = await self.core.db.read(lambda conn: _ended_unreported(conn))
-        reported = 0
-        for row, result in rows:
-            try:
-                await self.client.call(row.origin_url, "result", result, Ack)
-            except PeerError as err:
-                if err.status in (0, 502, 503):
-                    continue  # try again later
-            await self.core.db.write(lambda conn, pid=row.processid: fq.mark_reported(conn, pid))
-            reported += 1
-        return reported
+        limit = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(row: Any, result: Result) -> bool:
+            async with limit:
+                try:
+                    await self.client.call(row.origin_url, "result", result, Ack)
+                except PeerError as err:
+                    if err.status in (0, 502, 503):
+                        return False  # try again later
+                await self.core.db.write(lambda conn: fq.mark_reported(conn, row.processid))
+                return True
+
+        return sum(await asyncio.gather(*(one(row, result) for row, result in rows)))
 
     def _publish(self, records: list[ProcessRecord]) -> None:
         for record in records:

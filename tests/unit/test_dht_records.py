@@ -8,12 +8,15 @@ import msgspec
 import pytest
 
 from colonies import crypto
+from colonies.federation import membership
 from colonies.dht.records import (
     MAX_RECORD_BYTES,
     MAX_RECORDS_PER_KEY,
     MAX_VALUE_BYTES,
+    MIN_RECORDS_PER_KEY,
     RPCUDP_MAX_REQUEST,
     ProviderRecord,
+    bounded,
     decode_records,
     encode_record,
     encode_records,
@@ -126,19 +129,34 @@ def test_field_constraints_are_enforced_on_decode():
 
 
 def test_value_bound_fits_one_datagram():
-    assert MAX_VALUE_BYTES == 2 + MAX_RECORDS_PER_KEY * MAX_RECORD_BYTES + MAX_RECORDS_PER_KEY - 1
-    assert MAX_VALUE_BYTES < RPCUDP_MAX_REQUEST - 1024
-    # A typical record with a full membership certificate is well under the per-record cap.
-    cert = {
-        "node_id": NODE_ID,
-        "api_url": "https://node-a.example.org:50080",
-        "dht_address": "203.0.113.10:4000",
-        "expires": time.time() + 30 * 86400,
-        "signature": "ab" * 65,
-    }
-    typical = sign_record(record(cert=cert, executortype="gpu-a100", live=12, waiting=340), KEY)
-    assert len(encode_record(typical)) < 0.8 * MAX_RECORD_BYTES
-    full = encode_records([typical] * MAX_RECORDS_PER_KEY)
-    assert len(full) <= MAX_VALUE_BYTES
+    assert MAX_VALUE_BYTES + 64 <= RPCUDP_MAX_REQUEST - 1024
+    assert 2 + MIN_RECORDS_PER_KEY * (MAX_RECORD_BYTES + 1) <= MAX_VALUE_BYTES
+
+
+def test_a_record_with_a_real_federation_certificate_fits_several_times():
+    cert = membership.issue(
+        crypto.generate_private_key(),
+        federation="example",
+        node_id=NODE_ID,
+        api_url="https://node-a.example.org:50080",
+        dht_address="203.0.113.10:4000",
+        ttl_seconds=30 * 86400,
+    )
+    typical = sign_record(record(cert=msgspec.to_builtins(cert), executortype="gpu-a100", live=12, waiting=340), KEY)
+    size = len(encode_record(typical))
+    assert size < 0.7 * MAX_RECORD_BYTES
+    assert len(bounded([typical] * MAX_RECORDS_PER_KEY)) >= 6  # six or more such providers per key
     with pytest.raises(ValueError):
-        encode_records([typical] * (MAX_VALUE_BYTES // len(encode_record(typical)) + 1))
+        encode_records([typical] * (MAX_VALUE_BYTES // size + 1))
+
+
+def test_bounded_keeps_preference_order_within_the_byte_budget():
+    small = [sign_record(record(executortype=f"t{i}", cert={}), KEY) for i in range(MAX_RECORDS_PER_KEY + 2)]
+    assert bounded(small) == small[:MAX_RECORDS_PER_KEY]
+    fat = sign_record(record(cert={"pad": "x" * 860}), KEY)
+    assert 1250 < len(encode_record(fat)) <= MAX_RECORD_BYTES
+    mixed = [fat] * 5 + [small[0]]
+    kept = bounded(mixed)
+    assert kept[:MIN_RECORDS_PER_KEY] == [fat] * MIN_RECORDS_PER_KEY
+    assert kept[-1] == small[0]  # skipped the fifth fat one, still took the small one after it
+    assert len(encode_records(kept)) <= MAX_VALUE_BYTES
