@@ -239,6 +239,8 @@ class DHTNode:
         server = self._require_server()
         dkey = record.key
         kept_locally = record in self.storage.merge(dkey, [record])
+        if not kept_locally and not record.withdrawn:
+            log.warning("own record for %s refused by this node's own checks (certificate?)", record.colony)
         nodes = await server.closest_nodes(dkey, self.lookup_timeout)
         if not nodes:
             return kept_locally

@@ -132,8 +132,8 @@ class FederationProtocol(KademliaProtocol):
         if not (_is_id(nodeid) and _is_id(key) and isinstance(value, bytes)):
             return False
         self._heard_from(sender, nodeid)
-        self.storage[key] = value
-        return True
+        # False tells the publisher its record was refused or did not make the bounded set.
+        return self.storage.store(key, value)
 
     def rpc_find_node(self, sender: tuple[str, int], nodeid: object, key: object) -> list[tuple[Any, ...]] | None:
         if not (_is_id(nodeid) and _is_id(key)):

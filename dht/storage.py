@@ -75,9 +75,16 @@ class MergingStorage(IStorage):
         for key in list(self._data):
             self.records(key)
 
+    def store(self, key: bytes, value: object) -> bool:
+        """Merge a wire value; True if any of its records is in the resulting set."""
+        if not (isinstance(key, bytes) and len(key) == 20):
+            return False
+        incoming = decode_records(value)
+        kept = self.merge(key, incoming)
+        return any(record in kept for record in incoming)
+
     def __setitem__(self, key: bytes, value: object) -> None:
-        if isinstance(key, bytes) and len(key) == 20:
-            self.merge(key, decode_records(value))
+        self.store(key, value)
 
     def __getitem__(self, key: bytes) -> bytes:
         value = self.get(key)

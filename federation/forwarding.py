@@ -49,8 +49,9 @@ class ProviderSource(Protocol):
 
 
 class Federation:
-    def __init__(self, core: NodeCore, identity: NodeIdentity, providers: ProviderSource, client: PeerClient) -> None:
+    def __init__(self, core: NodeCore, identity: NodeIdentity, providers: ProviderSource, client: PeerClient, *, dht: Any = None) -> None:
         self.core = core
+        self.dht = dht  # colonies.dht.node.DHTNode, when the node takes part in the DHT
         self.identity = identity
         self.providers = providers
         self.client = client
@@ -69,6 +70,8 @@ class Federation:
             asyncio.create_task(self._every(max(config.forward_lease / 4, 0.1), self.check_leases, None), name="federation-leases"),
             asyncio.create_task(self._every(1.0, self.report_once, self._report_now), name="federation-report"),
         ]
+        if self.dht is not None:
+            self._tasks.append(asyncio.create_task(self._every(config.advertise_interval, self.advertise, None), name="federation-advertise"))
         self.core.events.listeners.append(self._on_process_event)
 
     async def stop(self) -> None:
@@ -78,7 +81,27 @@ class Federation:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self.dht is not None:
+            await self.dht.stop(withdraw=True)
         await self.client.close()
+
+    async def advertise(self) -> None:
+        """Publish this node's provider records (one per colony and live executor type) in the DHT."""
+        if self.dht is None or not self._accepting:
+            return
+        records = []
+        for colonyname in list(self.core.directory.colonies):
+            live = self.live_types(colonyname)
+            records.append(self.dht.record(colonyname, "", live=sum(live.values()), waiting=0))
+            for executortype, count in live.items():
+                waiting = await self.core.db.read(lambda conn, c=colonyname, t=executortype: _waiting_count(conn, c, t))
+                records.append(self.dht.record(colonyname, executortype, live=count, waiting=waiting))
+        current = {(r.colony, r.executortype) for r in records}
+        for old in self.dht.advertised():
+            if (old.colony, old.executortype) not in current and not old.withdrawn:
+                await self.dht.withdraw(old.colony, old.executortype)
+        if records:
+            await self.dht.advertise(records)
 
     @property
     def leaving(self) -> bool:
@@ -88,6 +111,8 @@ class Federation:
         """Stop taking work, hand queued forwarded work back to its origins, let running work finish
         (at most `wait_seconds`); what was handed back and what is still running."""
         self._accepting = False
+        if self.dht is not None:
+            await self.dht.withdraw_all()
         handed = await self.core.db.write(_hand_back)
         returned = 0
         for row in handed:

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import logging
+
+import msgspec
 from urllib.parse import urlsplit
 
 from colonies import crypto
 from colonies.federation import identity, membership
 from colonies.federation.forwarding import Federation
+from colonies.dht.node import DHTNode
+from colonies.federation.discovery import Discovery, parse_bootstrap, record_verifier
 from colonies.federation.peers import NodeIdentity, PeerClient, PeerQuery
 from colonies.node.core import NodeCore
 
@@ -23,8 +27,18 @@ async def start_federation(core: NodeCore, api_url: str) -> Federation:
     membership.verify(cert, authority_id=config.federation_authority_id)
     me = NodeIdentity(prvkey=prvkey, node_id=node_id, cert=cert, authority_id=config.federation_authority_id)
     client = PeerClient(me)
-    providers = PeerQuery(client, [u.strip() for u in config.federation_peers.split(",") if u.strip()])
-    federation = Federation(core, me, providers, client)
+    peers = PeerQuery(client, [u.strip() for u in config.federation_peers.split(",") if u.strip()])
+    dht = None
+    if config.dht_port:
+        dht = DHTNode(
+            prvkey,
+            record_verifier(config.federation_authority_id),
+            api_url=api_url,
+            cert=msgspec.to_builtins(cert),
+            republish_interval=max(config.advertise_interval, 1.0),
+        )
+        await dht.start(config.dht_port, config.dht_host, parse_bootstrap(config.bootstrap))
+    federation = Federation(core, me, Discovery(peers, dht), client, dht=dht)
     federation.start()
     log.info("federation %s: node %s at %s", config.federation_name, node_id[:12], api_url)
     return federation

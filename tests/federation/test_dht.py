@@ -116,6 +116,19 @@ async def test_forged_tampered_foreign_expired_and_misplaced_records_are_never_r
                 assert found == [valid]
 
 
+async def test_a_node_without_a_valid_certificate_cannot_advertise():
+    async with cluster(3) as nodes:
+        prvkey = crypto.generate_private_key()
+        stranger = make_node(prvkey, cert=issue_cert(crypto.id_from_private_key(prvkey), authority=crypto.generate_private_key()))
+        await stranger.start(0, HOST, [(HOST, nodes[0].port)])
+        try:
+            assert await stranger.advertise([stranger.record("dev", "gpu", live=1)]) == 0  # every storer refused it
+            for node in nodes:
+                assert await node.lookup("dev", "gpu") == []
+        finally:
+            await stranger.stop()
+
+
 async def test_records_are_republished_and_expire_once_their_node_is_gone():
     async with cluster(3) as nodes:
         b, c = nodes[1], nodes[2]

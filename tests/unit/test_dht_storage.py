@@ -170,3 +170,11 @@ def test_iteration_and_age_for_the_kademlia_interface():
     assert [(k, decode_records(v)) for k, v in storage] == [(KEY, storage.records(KEY))]
     assert storage.iter_older_than(3600) == []
     assert [k for k, _ in storage.iter_older_than(0)] == [KEY]
+
+
+def test_store_reports_whether_the_value_was_kept():
+    storage = MergingStorage(member)
+    assert storage.store(KEY, encode_records([signed(KEYS[0])]))
+    assert not storage.store(KEY, encode_records([signed(KEYS[1], cert={})]))
+    assert not storage.store(KEY, b"[]")
+    assert not storage.store(b"short", encode_records([signed(KEYS[2])]))
