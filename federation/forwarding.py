@@ -12,6 +12,7 @@ when it ends, its result is reported to the origin until the origin acknowledges
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from typing import Any, Protocol
@@ -436,10 +437,14 @@ def _inbound_running(conn: Connection) -> int:
     return running
 
 
-def _counts(conn: Connection) -> dict[str, int]:
+def _counts(conn: Connection) -> dict[str, Any]:
+    """Work in flight: forwarded out per peer, run here per origin."""
+    out = collections.Counter(r.peer_node for r in conn.execute(select(fq.O.peer_node)))
+    into = collections.Counter(r.origin_node for r in fq.unreported(conn, limit=100_000))
     return {
-        "forwardedout": len(conn.execute(select(fq.O.processid)).all()),
-        "forwardedin": len(fq.unreported(conn, limit=100_000)),
+        "forwardedout": sum(out.values()),
+        "forwardedin": sum(into.values()),
+        "peers": {node: {"forwardedout": out[node], "forwardedin": into[node]} for node in sorted(set(out) | set(into))},
     }
 
 

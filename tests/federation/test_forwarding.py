@@ -118,18 +118,32 @@ async def test_processes_run_where_their_executor_type_lives_and_results_come_ba
     ]
     try:
         async with AsyncClient(federation.url("a"), federation.user) as a:
-            total = 100
-            submitted = [
-                await a.submit(func_spec("cpu-job" if i % 2 else "gpu-job", federation.colony, "cpu" if i % 2 else "gpu"))
-                for i in range(total)
-            ]
-            done = await asyncio.wait_for(asyncio.gather(*(a.wait(p, timeout=60) for p in submitted)), 90)
-            assert {p.state for p in done} == {SUCCESS}
-            for process in done:
-                site = "b" if process.spec.conditions.executortype == "cpu" else "c"
-                assert process.output == [f"{process.spec.funcname}@{federation.url(site)}"]
-                assert process.assignedexecutorid == federation.sites[site].node.node.core.federation.identity.node_id
+            total = 500
+            submitted = []
+            for start in range(0, total, 50):
+                submitted += await asyncio.gather(
+                    *(
+                        a.submit(func_spec("cpu-job" if i % 2 else "gpu-job", federation.colony, "cpu" if i % 2 else "gpu"))
+                        for i in range(start, start + 50)
+                    )
+                )
+            deadline = asyncio.get_running_loop().time() + 120
+            while asyncio.get_running_loop().time() < deadline:
+                stats = await a.colony_stats(federation.colony)
+                if stats.successfulprocesses == total:
+                    break
+                await asyncio.sleep(0.2)
         assert len(closed) == total and set(closed.values()) == {1}
+        # the unmodified SDK sees every output at the origin, and wait() returns for a finished one
+        origin = Colonies("127.0.0.1", federation.sites["a"].node.port)
+        for process in submitted:
+            seen = await asyncio.to_thread(origin.get_process, process.processid, federation.user)
+            site = "b" if seen.spec.conditions.executortype == "cpu" else "c"
+            assert seen.state == SUCCESS
+            assert seen.output == [f"{seen.spec.funcname}@{federation.url(site)}"]
+            assert seen.assignedexecutorid == federation.sites[site].node.node.core.federation.identity.node_id
+        waited = await asyncio.to_thread(origin.wait, origin.get_process(submitted[0].processid, federation.user), 5, federation.user)
+        assert waited.state == SUCCESS
     finally:
         stop.set()
         await asyncio.gather(*workers)
