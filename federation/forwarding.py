@@ -230,7 +230,9 @@ class Federation:
         providers = [p for p in await self.providers.lookup(colonyname, executortype) if self._usable(p)]
         if not providers:
             return False
-        peer = min(providers, key=lambda p: (p.waiting - p.live, p.node_id))
+        # fewest waiting per live executor, then the nearest (smoothed round trip), then a stable order
+        rtt = self.client.rtt
+        peer = min(providers, key=lambda p: (p.waiting - p.live, rtt.get(p.node_id, 1.0), p.node_id))
         colony = self.core.directory.colony(colonyname)
         if colony is None:
             return False

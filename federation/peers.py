@@ -39,6 +39,7 @@ class PeerClient:
         self.identity = identity
         self._session: aiohttp.ClientSession | None = None
         self._replay = envelope.ReplayGuard()
+        self.rtt: dict[str, float] = {}  # node id → smoothed round-trip seconds of its last replies
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -53,6 +54,7 @@ class PeerClient:
         """Send one signed message; the verified signer of the reply and the reply."""
         me = self.identity
         body = envelope.build(payloadtype, message, me.prvkey, me.cert)
+        started = time.monotonic()
         try:
             async with self._http().post(url.rstrip("/") + "/federation", data=body) as response:
                 raw = await response.read()
@@ -65,6 +67,9 @@ class PeerClient:
             cert, _, payload = envelope.open_envelope(raw, authority_id=me.authority_id, replay=self._replay)
         except (MembershipError, envelope.EnvelopeError) as err:
             raise PeerError(502, f"{url} sent an invalid reply: {err}") from None
+        elapsed = time.monotonic() - started
+        previous = self.rtt.get(cert.node_id)
+        self.rtt[cert.node_id] = elapsed if previous is None else 0.8 * previous + 0.2 * elapsed
         return cert, msgspec.json.decode(payload, type=reply)
 
 
