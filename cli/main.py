@@ -18,6 +18,7 @@ from colonies.node.config import NodeConfig
 from . import output
 from .federation import app as federation_app
 from .node import app as node_app
+from .process import app as process_app
 from .node_config import ConfigError, build_dev_config, build_server_config, ensure_data_dir
 from .serve import ServedNode, run, serve
 from .version import build_info
@@ -34,6 +35,7 @@ server_app = typer.Typer(help="Run a production Colonies server (node).", no_arg
 app.add_typer(server_app, name="server")
 app.add_typer(federation_app, name="federation")
 app.add_typer(node_app, name="node")
+app.add_typer(process_app, name="process")
 
 PortOption = Annotated[
     int | None,

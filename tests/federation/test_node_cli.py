@@ -37,3 +37,31 @@ def test_node_commands_report_status_and_peers_then_leave(tmp_path):
     finally:
         a.stop()
         b.stop()
+
+
+async def test_process_get_shows_the_node_a_forwarded_process_runs_at(tmp_path):
+    import asyncio
+
+    from colonies.client import AsyncClient, func_spec
+    from tests.federation.test_failover import add_executor
+
+    port_a, port_b = free_port(), free_port()
+    a = dev_federation_node(tmp_path, "a", port_a, [port_b])
+    b = dev_federation_node(tmp_path, "b", port_b, [port_a])
+    try:
+        key = add_executor(b.url, "cpu")
+        async with AsyncClient(b.url, key) as at_b, AsyncClient(a.url, dev.PRVKEY) as origin:
+            polling = asyncio.ensure_future(at_b.assign(dev.COLONY_NAME, 10))
+            await asyncio.sleep(0.3)
+            process = await origin.submit(func_spec("job", dev.COLONY_NAME, "cpu"))
+            await asyncio.wait_for(polling, 10)
+        result = await asyncio.to_thread(
+            CliRunner().invoke, app, ["process", "get", process.processid, "--url", a.url, "--json"], env={"COLONIES_PRVKEY": dev.PRVKEY}
+        )
+        assert result.exit_code == 0, result.output
+        shown = json.loads(result.output)
+        assert shown["runsat"] == f"node:{b.node.core.federation.identity.node_id}"
+        assert shown["state"] == 1
+    finally:
+        a.stop()
+        b.stop()
