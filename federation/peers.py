@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import aiohttp
 import msgspec
@@ -104,15 +104,3 @@ class PeerQuery:
 
     def forget(self) -> None:
         self._cache.clear()
-
-
-def record_provider(record: Any) -> Provider:
-    """A DHT provider record as a Provider."""
-    return Provider(
-        node_id=record.node_id,
-        api_url=record.api_url,
-        colonyname=record.colony,
-        executortype=record.executortype,
-        live=record.live,
-        waiting=record.waiting,
-    )

@@ -99,6 +99,21 @@ class Call:
         return executor
 
 
+async def running_process_of_caller(call: Call, processid: str, what: str) -> Any:
+    """The process, if it exists, the caller is a member of its colony, runs it and it is running."""
+    from colonies.node.store import processes as pq
+
+    record = await call.node.db.read(lambda conn: pq.get_record(conn, processid))
+    if record is None:
+        raise RPCError(404, f"Process with id {processid} not found")
+    call.require_member(record.colonyname)
+    if record.assignedexecutorid != call.caller_id:
+        raise RPCError(403, f"Access denied, only the executor assigned to the process may {what}")
+    if record.state != models.RUNNING:
+        raise RPCError(400, f"Failed to {what}, process is not running")
+    return record
+
+
 def bad_request(message: str) -> RPCError:
     return RPCError(400, message)
 

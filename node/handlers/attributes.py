@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from colonies import models
 from colonies.messages import AddAttributeMsg, GetAttributeMsg
-from colonies.models import ENV, RUNNING
-from colonies.node.rpc import Call, bad_request, not_found, require, rpc
+from colonies.models import ENV
+from colonies.node.rpc import Call, bad_request, not_found, require, rpc, running_process_of_caller
 from colonies.node.store import processes as pq
 from colonies.node.submission import attribute_id
-from colonies.wire import RPCError
 
 
 @rpc("addattributemsg", AddAttributeMsg)
@@ -18,14 +17,7 @@ async def add_attribute(call: Call, msg: AddAttributeMsg) -> models.Attribute:
     require(bool(attr.key), "Failed to add attribute, key is empty")
     if attr.attributetype not in (models.IN, models.OUT, models.ERR, ENV):
         raise bad_request(f"Failed to add attribute, invalid attributetype {attr.attributetype}")
-    record = await call.node.db.read(lambda conn: pq.get_record(conn, attr.targetid))
-    if record is None:
-        raise not_found(f"Process with id {attr.targetid} not found")
-    call.require_member(record.colonyname)
-    if record.assignedexecutorid != call.caller_id:
-        raise RPCError(403, "Access denied, only the executor assigned to the process may add attributes")
-    if record.state != RUNNING:
-        raise bad_request("Failed to add attribute, process is not running")
+    record = await running_process_of_caller(call, attr.targetid, "add attributes")
     stored = models.Attribute(
         attributeid=attribute_id(attr.targetid, attr.key, attr.attributetype),
         targetid=attr.targetid,

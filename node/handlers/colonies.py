@@ -7,9 +7,8 @@ from colonies import models
 from colonies.messages import AddColonyMsg, ColonyNameMsg, GetColoniesMsg
 from colonies.node.directory import ColonyEntry
 from colonies.node.rpc import EMPTY, Call, bad_request, require, rpc
+from colonies.node.stats import statistics
 from colonies.node.store import directory as dq
-from colonies.node.store import processes as pq
-from colonies.node.store import workflows as wq
 from colonies.node.validate import require_id, require_name
 
 
@@ -55,22 +54,4 @@ async def get_colony(call: Call, msg: ColonyNameMsg) -> models.Colony:
 async def colony_stats(call: Call, msg: ColonyNameMsg) -> models.Statistics:
     # Upstream answers 200 with an empty body when the caller is not a member; we answer 403.
     call.require_member_or_owner(msg.colonyname)
-    counts = await call.node.db.read(lambda conn: pq.count_by_state(conn, msg.colonyname))
-    graphs = await call.node.db.read(lambda conn: wq.count_by_state(conn, msg.colonyname))
-    executors = call.node.directory.executors_of(msg.colonyname)
-    return models.Statistics(
-        colonies=1,
-        executors=sum(1 for e in executors if e.state != models.UNREGISTERED),
-        activeexecutors=sum(1 for e in executors if e.state == models.APPROVED),
-        unregisteredexecutors=sum(1 for e in executors if e.state == models.UNREGISTERED),
-        waitingprocesses=counts.get(models.WAITING, 0),
-        runningprocesses=counts.get(models.RUNNING, 0),
-        successfulprocesses=counts.get(models.SUCCESS, 0),
-        failedprocesses=counts.get(models.FAILED, 0),
-        cancelledprocesses=counts.get(models.CANCELLED, 0),
-        waitingworkflows=graphs.get(models.WAITING, 0),
-        runningworkflows=graphs.get(models.RUNNING, 0),
-        successfulworkflows=graphs.get(models.SUCCESS, 0),
-        failedworkflows=graphs.get(models.FAILED, 0),
-        cancelledworkflows=graphs.get(models.CANCELLED, 0),
-    )
+    return await statistics(call.node, msg.colonyname)

@@ -5,8 +5,7 @@ from typing import Any
 
 from colonies import models
 from colonies.messages import AddExecutorLogMsg, AddLogMsg, GetLogsMsg, SearchLogsMsg
-from colonies.models import RUNNING
-from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
+from colonies.node.rpc import EMPTY, Call, bad_request, require, rpc, running_process_of_caller
 from colonies.node.store import logs as lq
 from colonies.node.store import processes as pq
 from colonies.node.validate import require_count
@@ -22,14 +21,7 @@ DAY_NS = 86_400 * 1_000_000_000
 @rpc("addlogmsg", AddLogMsg)
 async def add_log(call: Call, msg: AddLogMsg) -> dict[str, Any]:
     require(len(msg.message) <= MAX_MESSAGE, f"Failed to add log, message longer than {MAX_MESSAGE} characters")
-    record = await call.node.db.read(lambda conn: pq.get_record(conn, msg.processid))
-    if record is None:
-        raise not_found(f"Process with id {msg.processid} not found")
-    call.require_member(record.colonyname)
-    if record.assignedexecutorid != call.caller_id:
-        raise RPCError(403, "Access denied, only the executor assigned to the process may add logs")
-    if record.state != RUNNING:
-        raise bad_request("Failed to add log, process is not running")
+    record = await running_process_of_caller(call, msg.processid, "add logs")
     executor = call.node.directory.executor_by_id(record.colonyname, call.caller_id)
     name = executor.executorname if executor else ""
     now = call.now()

@@ -7,9 +7,7 @@ from colonies import __version__ as package_version
 from colonies import models
 from colonies.messages import GetClusterMsg, GetServerInfoMsg, GetStatisticsMsg, VersionMsg
 from colonies.node.rpc import Call, rpc
-from colonies.node.store import processes as pq
-from colonies.node.store import directory as dq
-from colonies.node.store import workflows as wq
+from colonies.node.stats import statistics as node_statistics
 
 
 def _build(call: Call) -> tuple[str, str]:
@@ -34,25 +32,7 @@ async def server_info(call: Call, msg: GetServerInfoMsg) -> models.ServerInfo:
 @rpc("getstatisticsmsg", GetStatisticsMsg)
 async def statistics(call: Call, msg: GetStatisticsMsg) -> models.Statistics:
     call.require_server_owner()
-    counts = await call.node.db.read(lambda conn: pq.count_by_state(conn, None))
-    graphs = await call.node.db.read(lambda conn: wq.count_by_state(conn, None))
-    executors = await call.node.db.read(dq.all_executors)
-    return models.Statistics(
-        colonies=len(call.node.directory.colonies),
-        executors=sum(1 for e in executors if e.state != models.UNREGISTERED),
-        activeexecutors=sum(1 for e in executors if e.state == models.APPROVED),
-        unregisteredexecutors=sum(1 for e in executors if e.state == models.UNREGISTERED),
-        waitingprocesses=counts.get(models.WAITING, 0),
-        runningprocesses=counts.get(models.RUNNING, 0),
-        successfulprocesses=counts.get(models.SUCCESS, 0),
-        failedprocesses=counts.get(models.FAILED, 0),
-        cancelledprocesses=counts.get(models.CANCELLED, 0),
-        waitingworkflows=graphs.get(models.WAITING, 0),
-        runningworkflows=graphs.get(models.RUNNING, 0),
-        successfulworkflows=graphs.get(models.SUCCESS, 0),
-        failedworkflows=graphs.get(models.FAILED, 0),
-        cancelledworkflows=graphs.get(models.CANCELLED, 0),
-    )
+    return await node_statistics(call.node, None)
 
 
 @rpc("getclustermsg", GetClusterMsg)

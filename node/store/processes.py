@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, case, delete, func, insert, or_, select, updat
 from sqlalchemy.engine import Connection, Row
 
 from colonies import models
-from colonies.models import FAILED, RUNNING, SUCCESS, WAITING
+from colonies.models import FAILED, RUNNING, WAITING
 from colonies.node.store.prepared import Prepared
 from colonies.node.store.sqlfuncs import text_contains
 from colonies.node.store.schema import assignable, attributes, functions, processes
