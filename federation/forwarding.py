@@ -12,13 +12,11 @@ when it ends, its result is reported to the origin until the origin acknowledges
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import time
 from typing import Any, Protocol
 
 import msgspec
-from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from colonies import models
@@ -27,12 +25,11 @@ from colonies.federation import store as fq
 from colonies.federation.membership import Certificate, MembershipError
 from colonies.federation.messages import Ack, Forward, Forwarded, Lookup, Provider, Result, Status
 from colonies.federation.peers import NodeIdentity, PeerClient, PeerError
-from colonies.models import APPROVED, CANCELLED, FAILED, RUNNING, SUCCESS, WAITING
+from colonies.models import APPROVED, CANCELLED, FAILED, SUCCESS, WAITING
 from colonies.node.core import NodeCore
 from colonies.node.store import processes as pq
 from colonies.node.store import workflows as wq
 from colonies.node.store.processes import ProcessRecord
-from colonies.node.store.schema import processes
 from colonies.node.submission import process_row, validate_spec
 from colonies.wire import RPCError
 
@@ -41,7 +38,6 @@ log = logging.getLogger(__name__)
 NS = 1_000_000_000
 CONCURRENCY = 32  # messages in flight to peers at once
 TERMINAL = (SUCCESS, FAILED, CANCELLED)
-P = processes.c
 _json = msgspec.json.Encoder()
 
 
@@ -95,7 +91,7 @@ class Federation:
             live = self.live_types(colonyname)
             records.append(self.dht.record(colonyname, "", live=sum(live.values()), waiting=0))
             for executortype, count in live.items():
-                waiting = await self.core.db.read(lambda conn, c=colonyname, t=executortype: _waiting_count(conn, c, t))
+                waiting = await self.core.db.read(lambda conn, c=colonyname, t=executortype: fq.waiting_count(conn, c, t))
                 records.append(self.dht.record(colonyname, executortype, live=count, waiting=waiting))
         current = {(r.colony, r.executortype) for r in records}
         for old in self.dht.advertised():
@@ -114,7 +110,7 @@ class Federation:
         self._accepting = False
         if self.dht is not None:
             await self.dht.withdraw_all()
-        handed = await self.core.db.write(_hand_back)
+        handed = await self.core.db.write(fq.hand_back)
         returned = 0
         for row in handed:
             result = Result(origin_processid=row.origin_processid, state=CANCELLED, remote_processid=row.processid)
@@ -128,7 +124,7 @@ class Federation:
         deadline = time.monotonic() + wait_seconds
         while True:
             await self.report_once()
-            running = await self.core.db.read(_inbound_running)
+            running = await self.core.db.read(fq.inbound_running)
             if not running or time.monotonic() >= deadline:
                 return {"handedback": len(handed), "acknowledged": returned, "running": running}
             await asyncio.sleep(0.2)
@@ -145,7 +141,7 @@ class Federation:
         return list(seen.values())
 
     async def status(self) -> dict[str, Any]:
-        counts = await self.core.db.read(_counts)
+        counts = await self.core.db.read(fq.counts)
         cert = self.identity.cert
         return {
             "nodeid": self.identity.node_id,
@@ -198,7 +194,7 @@ class Federation:
 
     async def provider_for(self, colonyname: str, executortype: str) -> Provider:
         """This node's own offer (answer to a lookup, content of its DHT records)."""
-        waiting = await self.core.db.read(lambda conn: _waiting_count(conn, colonyname, executortype))
+        waiting = await self.core.db.read(lambda conn: fq.waiting_count(conn, colonyname, executortype))
         return Provider(
             node_id=self.identity.node_id,
             api_url=self.identity.cert.api_url,
@@ -213,7 +209,7 @@ class Federation:
         jobs = []
         for colonyname in list(self.core.directory.colonies):
             live = self.live_types(colonyname)
-            candidates = await self.core.db.read(lambda conn, c=colonyname: _assignable(conn, c))
+            candidates = await self.core.db.read(lambda conn, c=colonyname: fq.assignable(conn, c))
             jobs += [(colonyname, pid, kind) for pid, kind in candidates if kind not in live]
         limit = asyncio.Semaphore(CONCURRENCY)
 
@@ -240,13 +236,7 @@ class Federation:
         lease = now + int(self.core.config.forward_lease * NS)
 
         def claim(conn: Connection) -> list[ProcessRecord]:
-            row = conn.execute(
-                update(processes)
-                .where(P.processid == processid, P.state == WAITING, P.waitforparents == False)  # noqa: E712
-                .values(state=RUNNING, isassigned=True, assignedexecutorid=peer.node_id, starttime=now, endtime=0)
-                .returning(P.processid)
-            ).first()
-            if row is None:
+            if not fq.claim_for_peer(conn, processid, peer.node_id, now):
                 return []
             fq.add_outbound(conn, {"processid": processid, "peer_node": peer.node_id, "peer_url": peer.api_url, "forwarded": now, "lease_expires": lease})
             record = pq.get_record(conn, processid)
@@ -256,7 +246,7 @@ class Federation:
         if not records:
             return False  # a local executor took it meanwhile
         self._publish(records)
-        spec_raw, inputs = await self.core.db.read(lambda conn: _spec_and_input(conn, processid))
+        spec_raw, inputs = await self.core.db.read(lambda conn: fq.spec_and_input(conn, processid))
         message = Forward(origin_processid=processid, colonyname=colonyname, colonyid=colony.colonyid, spec=msgspec.Raw(spec_raw), input=inputs)
         try:
             cert, reply = await self.client.call(peer.api_url, "forward", message, Forwarded)
@@ -276,8 +266,7 @@ class Federation:
 
         def release(conn: Connection) -> list[ProcessRecord]:
             fq.remove_outbound(conn, processid)
-            row = conn.execute(select(P.assignedexecutorid, P.state).where(P.processid == processid)).first()
-            if row is None or row.state != RUNNING or row.assignedexecutorid != peer_node:
+            if not fq.runs_at(conn, processid, peer_node):
                 return []
             return wq.changed(conn, pq.release(conn, processid=processid, now=now, count_retry=False), now)
 
@@ -389,7 +378,7 @@ class Federation:
             record = pq.get_record(conn, mine.processid)
             if record is None:
                 return None
-            return _result(conn, status.origin_processid, mine.processid)
+            return fq.result_of(conn, status.origin_processid, mine.processid)
 
         result = await self.core.db.read(read)
         if result is None:
@@ -398,7 +387,7 @@ class Federation:
 
     async def report_once(self) -> int:
         """Tell origins about forwarded processes that ended here (retried until acknowledged)."""
-        rows = await self.core.db.read(lambda conn: _ended_unreported(conn))
+        rows = await self.core.db.read(lambda conn: fq.ended_unreported(conn))
         limit = asyncio.Semaphore(CONCURRENCY)
 
         async def one(row: Any, result: Result) -> bool:
@@ -416,84 +405,3 @@ class Federation:
     def _publish(self, records: list[ProcessRecord]) -> None:
         for record in records:
             self.core.events.publish(record)
-
-
-# --- queries --------------------------------------------------------------------------------
-def _hand_back(conn: Connection) -> list[Any]:
-    """Forwarded work not started here: removed, to be returned to its origins."""
-    handed = []
-    for row in fq.unreported(conn, limit=10_000):
-        state = conn.execute(select(P.state).where(P.processid == row.processid)).scalar()
-        if state == WAITING:
-            pq.remove(conn, row.processid)
-            fq.mark_reported(conn, row.processid)
-            handed.append(row)
-    return handed
-
-
-def _inbound_running(conn: Connection) -> int:
-    running = 0
-    for row in fq.unreported(conn, limit=10_000):
-        if conn.execute(select(P.state).where(P.processid == row.processid)).scalar() not in TERMINAL:
-            running += 1
-    return running
-
-
-def _counts(conn: Connection) -> dict[str, Any]:
-    """Work in flight: forwarded out per peer, run here per origin."""
-    out = collections.Counter(r.peer_node for r in conn.execute(select(fq.O.peer_node)))
-    into = collections.Counter(r.origin_node for r in fq.unreported(conn, limit=100_000))
-    return {
-        "forwardedout": sum(out.values()),
-        "forwardedin": sum(into.values()),
-        "peers": {node: {"forwardedout": out[node], "forwardedin": into[node]} for node in sorted(set(out) | set(into))},
-    }
-
-
-
-def _assignable(conn: Connection, colonyname: str, limit: int = 200) -> list[tuple[str, str]]:
-    rows = conn.execute(
-        select(P.processid, P.executortype)
-        .where(P.colonyname == colonyname, P.state == WAITING, P.waitforparents == False)  # noqa: E712
-        .order_by(P.prioritytime)
-        .limit(limit)
-    )
-    return [(r[0], r[1]) for r in rows]
-
-
-def _waiting_count(conn: Connection, colonyname: str, executortype: str) -> int:
-    return len(
-        conn.execute(
-            select(P.processid).where(P.colonyname == colonyname, P.executortype == executortype, P.state == WAITING).limit(10_000)
-        ).all()
-    )
-
-
-def _spec_and_input(conn: Connection, processid: str) -> tuple[bytes, list[Any]]:
-    row = conn.execute(select(P.spec, P.input).where(P.processid == processid)).first()
-    if row is None:
-        return b"{}", []
-    return row.spec.encode(), msgspec.json.decode(row.input)
-
-
-def _result(conn: Connection, origin_processid: str, processid: str) -> Result:
-    row = conn.execute(select(P.state, P.output, P.errors).where(P.processid == processid)).first()
-    return Result(
-        origin_processid=origin_processid,
-        state=row.state,
-        output=msgspec.json.decode(row.output),
-        errors=msgspec.json.decode(row.errors),
-        remote_processid=processid,
-    )
-
-
-def _ended_unreported(conn: Connection) -> list[tuple[Any, Result]]:
-    out = []
-    for row in fq.unreported(conn):
-        state = conn.execute(select(P.state).where(P.processid == row.processid)).scalar()
-        if state is None:
-            continue
-        if state in TERMINAL:
-            out.append((row, _result(conn, row.origin_processid, row.processid)))
-    return out
-
