@@ -91,7 +91,7 @@ def test_subscribe_returns_the_backlog_and_live_entries_until_the_timeout(client
     finally:
         thread.join(10)
     assert not errors
-    assert 1.5 < time.monotonic() - started < 5
+    assert 1.5 < time.monotonic() - started < 9  # ended by its 2 s timeout, well before a hang
     # an empty payload is sent as "" (pycolonies only decodes a non-empty one and leaves "" as is)
     assert [e["payload"] for e in entries] == [b"already there", b"live one", ""]
     assert [e["type"] for e in entries] == ["data", "data", "end"]
@@ -109,7 +109,7 @@ def test_subscribe_with_a_callback_stops_when_the_callback_says_so(client, colon
 
     started = time.monotonic()
     assert client.subscribe_channel(process.processid, "chat", user.prvkey, after_seq=1, timeout=10, callback=on_entries) is None
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 9  # the callback ended it, not the 10 s timeout
     assert batches == [[b"m2", b"m3"]]
 
 

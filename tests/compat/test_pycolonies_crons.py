@@ -84,8 +84,6 @@ def test_run_cron_by_a_stranger_raises_and_runs_nothing(client, colony, executor
 
 def test_cron_added_by_pycolonies_fires_on_its_expression(client, colony, executor):
     cron = client.add_cron("every-second", "* * * * * *", True, workflow(colony.name), colony.name, executor.prvkey)
-    started = time.monotonic()
-    process = client.assign(colony.name, 5, executor.prvkey)
-    assert time.monotonic() - started < 5
+    process = client.assign(colony.name, 5, executor.prvkey)  # a 404 would mean it never fired
     assert process.spec.funcname == "cronjob"
     client.del_cron(cron["cronid"], executor.prvkey)

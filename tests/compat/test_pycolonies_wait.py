@@ -43,7 +43,7 @@ def test_wait_on_an_already_successful_process_returns_at_once(client, colony, e
     client.close(process.processid, [1], executor.prvkey)
     started = time.monotonic()
     finished = client.wait(process, 10, executor.prvkey)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 6  # at once, not after the 10 s timeout
     assert finished.state == Colonies.SUCCESSFUL
     assert finished.output == [1]
 
