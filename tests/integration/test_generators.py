@@ -9,39 +9,31 @@ import msgspec
 import pytest
 
 from colonies import crypto, dev
-from colonies.client import AsyncClient, func_spec
+from colonies.client import AsyncClient
 from colonies.models import WAITING, WorkflowSpec
 from colonies.timefmt import ZERO_TIME
 from colonies.wire import RPCError
 from tests.conftest import ColonyFixture, Member
 from tests.support.nodes import RunningNode, start_node
 from tests.support.rpc import RPCFailure, call
+from tests.support.workflows import extra_colony, fast_trigger_node
+from tests.support.workflows import workflow as shared_workflow
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
-    running = start_node(tmp_path_factory.mktemp("generators"), cron_checker_period=0.2, generator_checker_period=0.2)
-    yield running
-    running.stop()
+    with fast_trigger_node(tmp_path_factory.mktemp("triggers")) as running:
+        yield running
 
 
 @pytest.fixture
 def other_colony(node: RunningNode) -> Iterator[ColonyFixture]:
-    owner = crypto.generate_private_key()
-    colonyid = crypto.id_from_private_key(owner)
-    name = f"other-{secrets.token_hex(6)}"
-    call(node.url, {"msgtype": "addcolonymsg", "colony": {"colonyid": colonyid, "name": name}}, dev.SERVER_PRVKEY)
-    yield ColonyFixture(node.url, name, owner, colonyid)
-    call(node.url, {"msgtype": "removecolonymsg", "colonyname": name}, dev.SERVER_PRVKEY)
+    with extra_colony(node) as colony:
+        yield colony
 
 
 def workflow(colonyname: str, *nodes: tuple[str, list[str]]) -> WorkflowSpec:
-    """A workflow of `(nodename, dependencies)`; one node "task" when none are given."""
-    specs = []
-    for name, dependencies in nodes or (("task", []),):
-        spec = func_spec(name, colonyname, "test", args=["spec-arg"], kwargs={"spec": "kwarg"})
-        specs.append(msgspec.structs.replace(spec, conditions=msgspec.structs.replace(spec.conditions, dependencies=dependencies)))
-    return WorkflowSpec(colonyname=colonyname, functionspecs=specs)
+    return shared_workflow(colonyname, *nodes, kwargs={"spec": "kwarg"})
 
 
 def client(colony: ColonyFixture, member: Member | str) -> AsyncClient:
