@@ -1,4 +1,8 @@
-"""Node-to-node messages (inside signed federation envelopes, federation/envelope.py)."""
+"""Node-to-node messages (inside signed federation envelopes, federation/envelope.py).
+
+Work travels in batches: one envelope carries every forward, start request, result or heartbeat
+that is due for one peer, so the signing cost and the round trip are paid per peer, not per process.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -11,10 +15,18 @@ class Message(msgspec.Struct, kw_only=True):
 
 
 class Lookup(Message):
-    """Which executors of `executortype` does the receiver have for `colonyname`?"""
+    """Which executors of `executortype` does the receiver have for `colonyname`? ("" = all types)"""
 
     colonyname: str
     executortype: str
+
+
+class Load(Message):
+    """Live executors of one type at a node, and that type's processes queued and running there."""
+
+    live: int = 0
+    waiting: int = 0
+    running: int = 0
 
 
 class Provider(Message):
@@ -26,6 +38,9 @@ class Provider(Message):
     executortype: str
     live: int  # live executors of that type
     waiting: int  # processes of that type queued there
+    running: int = 0  # processes of that type running there
+    # the answer to a colony-level lookup (executortype ""): every type the node runs or queues
+    types: dict[str, Load] = msgspec.field(default_factory=dict)
 
 
 class Forward(Message):
@@ -38,14 +53,30 @@ class Forward(Message):
     input: list[Any] = msgspec.field(default_factory=list)
 
 
-class Forwarded(Message):
-    processid: str  # the receiver's id for the process
+class ForwardBatch(Message):
+    forwards: list[Forward]
 
 
-class Status(Message):
-    """What became of the process I forwarded to you?"""
-
+class Accepted(Message):
     origin_processid: str
+    processid: str = ""  # the receiver's id for the process; "" when refused
+    status: int = 200  # 200 accepted; otherwise why not (404 colony not hosted, 400 invalid, 503 leaving)
+    error: str = ""
+
+
+class ForwardBatchReply(Message):
+    accepted: list[Accepted]
+
+
+class StartRequest(Message):
+    """The peer is about to start these forwarded processes: may it? (at most one execution)"""
+
+    origin_processids: list[str]
+
+
+class StartReply(Message):
+    granted: list[str] = msgspec.field(default_factory=list)
+    revoked: list[str] = msgspec.field(default_factory=list)  # taken back, cancelled or gone: drop the copy
 
 
 class Result(Message):
@@ -56,6 +87,33 @@ class Result(Message):
     output: list[Any] = msgspec.field(default_factory=list)
     errors: list[str] = msgspec.field(default_factory=list)
     remote_processid: str = ""
+
+
+class ResultBatch(Message):
+    results: list[Result]
+
+
+class ResultAck(Message):
+    # results the origin has taken (applied, or known to be late duplicates): stop reporting them
+    acknowledged: list[str] = msgspec.field(default_factory=list)
+
+
+class Heartbeat(Message):
+    """From an origin to a peer it has work at: everything the origin holds the peer responsible
+    for (`held`), and what it took back or cancelled there (`revoked`). Anything of this origin's
+    that the peer keeps and is not held is revoked too (after a grace for forwards in flight)."""
+
+    held: list[str] = msgspec.field(default_factory=list)
+    revoked: list[str] = msgspec.field(default_factory=list)
+    complete: bool = True  # False when `held` was cut at the size limit: absence then revokes nothing
+
+
+class HeartbeatReply(Message):
+    running: list[str] = msgspec.field(default_factory=list)  # held and started here
+    ended: list[Result] = msgspec.field(default_factory=list)  # held and finished (not yet acknowledged)
+    unknown: list[str] = msgspec.field(default_factory=list)  # held, but this node has no copy
+    load: list[Provider] = msgspec.field(default_factory=list)  # this node's offers for the colonies involved
+    leaving: bool = False
 
 
 class Ack(Message):

@@ -50,13 +50,17 @@ class PeerClient:
         if self._session is not None:
             await self._session.close()
 
-    async def call(self, url: str, payloadtype: str, message: Message, reply: type[T]) -> tuple[Certificate, T]:
-        """Send one signed message; the verified signer of the reply and the reply."""
+    async def call(
+        self, url: str, payloadtype: str, message: Message, reply: type[T], *, timeout: float | None = None, node_id: str = ""
+    ) -> tuple[Certificate, T]:
+        """Send one signed message; the verified signer of the reply and the reply. With `node_id`,
+        the message is addressed to that node and a reply signed by any other node is refused."""
         me = self.identity
-        body = envelope.build(payloadtype, message, me.prvkey, me.cert)
+        body = envelope.build(payloadtype, message, me.prvkey, me.cert, to=node_id)
         started = time.monotonic()
+        limit = aiohttp.ClientTimeout(total=timeout) if timeout is not None else None
         try:
-            async with self._http().post(url.rstrip("/") + "/federation", data=body) as response:
+            async with self._http().post(url.rstrip("/") + "/federation", data=body, timeout=limit) as response:
                 raw = await response.read()
                 status = response.status
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
@@ -67,6 +71,8 @@ class PeerClient:
             cert, _, payload = envelope.open_envelope(raw, authority_id=me.authority_id, replay=self._replay)
         except (MembershipError, envelope.EnvelopeError) as err:
             raise PeerError(502, f"{url} sent an invalid reply: {err}") from None
+        if node_id and cert.node_id != node_id:
+            raise PeerError(502, f"{url} answered as node {cert.node_id[:12]}, not {node_id[:12]}")
         elapsed = time.monotonic() - started
         previous = self.rtt.get(cert.node_id)
         self.rtt[cert.node_id] = elapsed if previous is None else 0.8 * previous + 0.2 * elapsed

@@ -1,19 +1,25 @@
-"""Federation bookkeeping in the node's store: work sent to peers, and work received from them."""
+"""Federation bookkeeping in the node's store: work sent to peers, and work received from them.
+
+Every query here is set-based and bounded: one statement per batch of processes, never one per row.
+"""
 from __future__ import annotations
 
 import collections
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
-
-from sqlalchemy import BigInteger, Boolean, Column, Index, String, Table, Text, delete, insert, select, update
+from sqlalchemy import BigInteger, Boolean, Column, Index, String, Table, Text, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from colonies.federation.messages import Result
 from colonies.models import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING
 from colonies.node.store import processes as pq
-
+from colonies.node.store import workflows as wq
+from colonies.node.store.processes import ProcessRecord
 from colonies.node.store.schema import metadata, processes
+
+NS = 1_000_000_000
 
 # a process of ours that runs at a peer (we are its origin)
 outbound = Table(
@@ -24,11 +30,15 @@ outbound = Table(
     Column("peer_url", Text, nullable=False),
     Column("remote_processid", String(64), nullable=False, default=""),
     Column("forwarded", BigInteger, nullable=False),
-    Column("lease_expires", BigInteger, nullable=False),
+    # the running lease: for a started process with a maxexectime, when it may be re-run elsewhere
+    # if the peer stays silent (0 = the configured running lease, counted from the last answer)
+    Column("lease_expires", BigInteger, nullable=False, default=0),
+    Column("started", BigInteger, nullable=False, default=0),  # when the peer was allowed to start it; 0 = queued there
 )
 Index("federation_outbound_by_lease", outbound.c.lease_expires)
+Index("federation_outbound_by_peer", outbound.c.peer_node, outbound.c.started)
 
-# a process that runs here for a peer (the peer is its origin)
+# a process that runs here for a peer (the peer is its origin); deleted once the origin has the result
 inbound = Table(
     "federation_inbound",
     metadata,
@@ -37,6 +47,7 @@ inbound = Table(
     Column("origin_processid", String(64), nullable=False),
     Column("origin_url", Text, nullable=False),
     Column("reported", Boolean, nullable=False, default=False),
+    Column("received", BigInteger, nullable=False, default=0),  # local time the forward arrived
 )
 Index("federation_inbound_by_origin", inbound.c.origin_node, inbound.c.origin_processid, unique=True)
 Index("federation_inbound_unreported", inbound.c.reported)
@@ -45,150 +56,340 @@ O = outbound.c
 I = inbound.c
 P = processes.c
 TERMINAL = (SUCCESS, FAILED, CANCELLED)
+COUNT_CAP = 100_000  # counts shown in status stop here
+_json = msgspec.json.Encoder()
 
 
-# --- outbound -------------------------------------------------------------------------------
-def add_outbound(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(delete(outbound).where(O.processid == row["processid"]))
-    conn.execute(insert(outbound).values(**row))
+def _capped_count(conn: Connection, *where: Any) -> int:
+    inner = select(P.processid).where(*where).limit(COUNT_CAP).subquery()
+    return int(conn.execute(select(func.count()).select_from(inner)).scalar() or 0)
 
 
-def get_outbound(conn: Connection, processid: str) -> Any:
-    return conn.execute(select(outbound).where(O.processid == processid)).first()
+# --- origin: what to forward ----------------------------------------------------------------
+def waiting_types(conn: Connection, colonyname: str, limit: int = 1000) -> list[str]:
+    """Executor types with assignable waiting processes, by skipping through the assign index
+    (one index seek per type, however many processes wait)."""
+    types: list[str] = []
+    after = None
+    while len(types) < limit:
+        query = select(P.executortype).where(P.colonyname == colonyname, P.state == WAITING, P.waitforparents == False)  # noqa: E712
+        if after is not None:
+            query = query.where(P.executortype > after)
+        after = conn.execute(query.order_by(P.executortype).limit(1)).scalar()
+        if after is None:
+            break
+        types.append(after)
+    return types
 
 
-def outbound_due(conn: Connection, now: int, limit: int = 200) -> list[Any]:
-    return list(conn.execute(select(outbound).where(O.lease_expires < now).order_by(O.lease_expires).limit(limit)))
+def candidates(conn: Connection, colonyname: str, executortype: str, limit: int) -> list[str]:
+    """The oldest assignable processes of one type, except work forwarded here (no multi-hop)."""
+    forwarded_in = exists().where(I.processid == P.processid)
+    rows = conn.execute(
+        select(P.processid)
+        .where(P.colonyname == colonyname, P.executortype == executortype, P.state == WAITING, P.waitforparents == False, ~forwarded_in)  # noqa: E712
+        .order_by(P.prioritytime)
+        .limit(limit)
+    )
+    return [r[0] for r in rows]
 
 
-def renew_lease(conn: Connection, processid: str, expires: int, remote_processid: str = "") -> None:
-    values: dict[str, Any] = {"lease_expires": expires}
-    if remote_processid:
-        values["remote_processid"] = remote_processid
-    conn.execute(update(outbound).where(O.processid == processid).values(**values))
+def waiting_count(conn: Connection, colonyname: str, executortype: str) -> int:
+    return _capped_count(conn, P.colonyname == colonyname, P.executortype == executortype, P.state == WAITING, P.waitforparents == False)  # noqa: E712
 
 
-def remove_outbound(conn: Connection, processid: str) -> None:
-    conn.execute(delete(outbound).where(O.processid == processid))
+def running_count(conn: Connection, colonyname: str, executortype: str) -> int:
+    return _capped_count(conn, P.colonyname == colonyname, P.executortype == executortype, P.state == RUNNING)
 
 
-def outbound_of_peer(conn: Connection, peer_node: str) -> list[Any]:
-    return list(conn.execute(select(outbound).where(O.peer_node == peer_node)))
+def claim_for_peers(conn: Connection, assignments: Sequence[tuple[str, str, str]], now: int) -> list[ProcessRecord]:
+    """WAITING → RUNNING at a peer (the peer's node id as the assignee) with an outbound row, for
+    each (processid, peer node, peer url); what was taken meanwhile is skipped. The claimed
+    records first, then what their change caused in workflows."""
+    claimed: list[ProcessRecord] = []
+    for processid, peer_node, peer_url in assignments:
+        row = conn.execute(
+            update(processes)
+            .where(P.processid == processid, P.state == WAITING, P.waitforparents == False)  # noqa: E712
+            .values(state=RUNNING, isassigned=True, assignedexecutorid=peer_node, starttime=now, endtime=0)
+            .returning(P.processid)
+        ).first()
+        if row is None:
+            continue
+        conn.execute(delete(outbound).where(O.processid == processid))
+        conn.execute(insert(outbound).values(processid=processid, peer_node=peer_node, peer_url=peer_url, forwarded=now, lease_expires=0, started=0))
+        record = pq.get_record(conn, processid)
+        if record is not None:
+            claimed.append(record)
+    return wq.changed_many(conn, claimed, now)
 
 
-# --- inbound --------------------------------------------------------------------------------
-def find_inbound(conn: Connection, origin_node: str, origin_processid: str) -> Any:
-    return conn.execute(select(inbound).where(I.origin_node == origin_node, I.origin_processid == origin_processid)).first()
+def forwards_of(conn: Connection, processids: Sequence[str]) -> dict[str, tuple[bytes, list[Any]]]:
+    rows = conn.execute(select(P.processid, P.spec, P.input).where(P.processid.in_(processids)))
+    return {r.processid: (r.spec.encode(), msgspec.json.decode(r.input)) for r in rows}
 
 
-def add_inbound(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(insert(inbound).values(**row))
+def set_remote_ids(conn: Connection, peer_node: str, ids: Iterable[tuple[str, str]]) -> None:
+    for processid, remote in ids:
+        conn.execute(update(outbound).where(O.processid == processid, O.peer_node == peer_node).values(remote_processid=remote))
 
 
-def get_inbound(conn: Connection, processid: str) -> Any:
-    return conn.execute(select(inbound).where(I.processid == processid)).first()
+# --- origin: what peers hold ----------------------------------------------------------------
+def held_by_peers(conn: Connection, limit: int) -> dict[str, list[Any]]:
+    """Outbound rows per peer whose process still runs there (orphans removed on the way)."""
+    held = conn.execute(
+        select(O.processid, O.peer_node, O.peer_url, O.remote_processid, O.forwarded, O.started, O.lease_expires, P.colonyname, P.executortype)
+        .select_from(outbound.join(processes, P.processid == O.processid))
+        .where(P.state == RUNNING, P.assignedexecutorid == O.peer_node)
+        .order_by(O.forwarded)
+        .limit(limit)
+    ).all()
+    orphans = select(O.processid).where(
+        ~exists().where(P.processid == O.processid, P.state == RUNNING, P.assignedexecutorid == O.peer_node)
+    )
+    conn.execute(delete(outbound).where(O.processid.in_(orphans.limit(1000).scalar_subquery())))
+    by_peer: dict[str, list[Any]] = collections.defaultdict(list)
+    for row in held:
+        by_peer[row.peer_node].append(row)
+    return by_peer
 
 
-def unreported(conn: Connection, limit: int = 200) -> list[Any]:
-    return list(conn.execute(select(inbound).where(I.reported == False).limit(limit)))  # noqa: E712
-
-
-def mark_reported(conn: Connection, processid: str) -> None:
-    conn.execute(update(inbound).where(I.processid == processid).values(reported=True))
-
-
-# --- process queries for forwarding and receiving -------------------------------------------
-def hand_back(conn: Connection) -> list[Any]:
-    """Forwarded work not started here: removed, to be returned to its origins."""
-    handed = []
-    for row in unreported(conn, limit=10_000):
-        state = conn.execute(select(P.state).where(P.processid == row.processid)).scalar()
-        if state == WAITING:
-            pq.remove(conn, row.processid)
-            mark_reported(conn, row.processid)
-            handed.append(row)
-    return handed
-
-
-def inbound_running(conn: Connection) -> int:
-    running = 0
-    for row in unreported(conn, limit=10_000):
-        if conn.execute(select(P.state).where(P.processid == row.processid)).scalar() not in TERMINAL:
-            running += 1
-    return running
-
-
-def counts(conn: Connection) -> dict[str, Any]:
-    """Work in flight: forwarded out per peer, run here per origin."""
-    out = collections.Counter(r.peer_node for r in conn.execute(select(O.peer_node)))
-    into = collections.Counter(r.origin_node for r in unreported(conn, limit=100_000))
-    return {
-        "forwardedout": sum(out.values()),
-        "forwardedin": sum(into.values()),
-        "peers": {node: {"forwardedout": out[node], "forwardedin": into[node]} for node in sorted(set(out) | set(into))},
+def grant_starts(conn: Connection, peer_node: str, origin_processids: Sequence[str], now: int, running_lease_ns: int) -> tuple[list[str], list[str]]:
+    """The peer asks to start these: granted while this node still holds the peer responsible."""
+    rows = {
+        r.processid: r
+        for r in conn.execute(
+            select(O.processid, O.started, P.maxexectime)
+            .select_from(outbound.join(processes, P.processid == O.processid))
+            .where(O.processid.in_(origin_processids), O.peer_node == peer_node, P.state == RUNNING, P.assignedexecutorid == peer_node)
+        )
     }
+    granted = [pid for pid in origin_processids if pid in rows]
+    for pid in granted:
+        maxexec = rows[pid].maxexectime
+        lease = now + maxexec * NS if maxexec > 0 else 0
+        conn.execute(update(outbound).where(O.processid == pid).values(started=now, lease_expires=lease))
+    return granted, [pid for pid in origin_processids if pid not in rows]
 
 
-
-def claim_for_peer(conn: Connection, processid: str, peer_node: str, now: int) -> bool:
-    """WAITING → RUNNING at a peer (the peer's node id as the assignee); False if taken meanwhile."""
-    row = conn.execute(
-        update(processes)
-        .where(P.processid == processid, P.state == WAITING, P.waitforparents == False)  # noqa: E712
-        .values(state=RUNNING, isassigned=True, assignedexecutorid=peer_node, starttime=now, endtime=0)
-        .returning(P.processid)
-    ).first()
-    return row is not None
+def mark_started(conn: Connection, peer_node: str, processids: Sequence[str], now: int) -> None:
+    """The peer says these run (a start we granted whose reply it may have missed)."""
+    conn.execute(
+        update(outbound).where(O.processid.in_(processids), O.peer_node == peer_node, O.started == 0).values(started=now)
+    )
 
 
-def runs_at(conn: Connection, processid: str, peer_node: str) -> bool:
+def take_back(conn: Connection, peer_node: str, processids: Sequence[str], now: int, *, unstarted_only: bool) -> tuple[list[ProcessRecord], list[str]]:
+    """These go back into our queue (not counted as a retry); the records to publish and the ids
+    taken back (to revoke at the peer)."""
+    where = [O.processid.in_(processids), O.peer_node == peer_node]
+    if unstarted_only:
+        where.append(O.started == 0)
+    ids = [r[0] for r in conn.execute(select(O.processid).where(*where))]
+    if not ids:
+        return [], []
+    conn.execute(delete(outbound).where(O.processid.in_(ids)))
+    released = []
+    for pid in ids:
+        if _runs_at(conn, pid, peer_node):
+            released.append(pq.release(conn, processid=pid, now=now, count_retry=False))
+    return wq.changed_many(conn, released, now), ids
+
+
+def forget_outbound(conn: Connection, processids: Sequence[str]) -> dict[str, list[str]]:
+    """Cancelled (or otherwise ended) here: drop their outbound rows; which peer held which."""
+    rows = conn.execute(select(O.processid, O.peer_node).where(O.processid.in_(processids))).all()
+    conn.execute(delete(outbound).where(O.processid.in_([r.processid for r in rows])))
+    by_peer: dict[str, list[str]] = collections.defaultdict(list)
+    for row in rows:
+        by_peer[row.peer_node].append(row.processid)
+    return by_peer
+
+
+def remove_unstarted(conn: Connection, processid: str) -> str | None:
+    """Remove a process that only waits at a peer; the peer's node id, or None if it has started."""
+    row = conn.execute(select(O.peer_node).where(O.processid == processid, O.started == 0)).first()
+    if row is None:
+        return None
+    conn.execute(delete(outbound).where(O.processid == processid))
+    pq.remove(conn, processid)
+    return str(row.peer_node)
+
+
+def apply_results(conn: Connection, sender: str, results: Sequence[Result], now: int) -> list[ProcessRecord]:
+    """Close what the sender holds; anything else is a late duplicate and is dropped."""
+    held = {
+        r.processid
+        for r in conn.execute(select(O.processid).where(O.processid.in_([x.origin_processid for x in results]), O.peer_node == sender))
+    }
+    changed: list[ProcessRecord | None] = []
+    for result in results:
+        pid = result.origin_processid
+        if pid not in held or result.state not in TERMINAL:
+            continue
+        held.discard(pid)  # a result listed twice is taken once
+        conn.execute(delete(outbound).where(O.processid == pid))
+        if not _runs_at(conn, pid, sender):
+            continue
+        if result.state == CANCELLED:  # handed back (the peer leaves, or its copy was cancelled there)
+            changed.append(pq.release(conn, processid=pid, now=now, count_retry=False))
+        elif result.state == SUCCESS:
+            changed.append(pq.close(conn, processid=pid, executorid=sender, state=SUCCESS, now=now, output=_json.encode(result.output)))
+        else:
+            changed.append(pq.close(conn, processid=pid, executorid=sender, state=FAILED, now=now, errors=_json.encode(result.errors)))
+    return wq.changed_many(conn, changed, now)
+
+
+def where_it_runs(conn: Connection, processid: str) -> Any:
+    return conn.execute(select(O.peer_node, O.peer_url, O.started, O.remote_processid).where(O.processid == processid)).first()
+
+
+def _runs_at(conn: Connection, processid: str, peer_node: str) -> bool:
     row = conn.execute(select(P.assignedexecutorid, P.state).where(P.processid == processid)).first()
     return row is not None and row.state == RUNNING and row.assignedexecutorid == peer_node
 
 
-def assignable(conn: Connection, colonyname: str, limit: int = 200) -> list[tuple[str, str]]:
+# --- receiving side -------------------------------------------------------------------------
+def inbound_copies(conn: Connection, origin_node: str, origin_processids: Sequence[str]) -> dict[str, Any]:
+    """This origin's copies here by origin process id, with their local state."""
     rows = conn.execute(
-        select(P.processid, P.executortype)
-        .where(P.colonyname == colonyname, P.state == WAITING, P.waitforparents == False)  # noqa: E712
-        .order_by(P.prioritytime)
-        .limit(limit)
+        select(I.processid, I.origin_processid, P.state)
+        .select_from(inbound.outerjoin(processes, P.processid == I.processid))
+        .where(I.origin_node == origin_node, I.origin_processid.in_(origin_processids))
     )
-    return [(r[0], r[1]) for r in rows]
+    return {r.origin_processid: r for r in rows}
 
 
-def waiting_count(conn: Connection, colonyname: str, executortype: str) -> int:
-    return len(
+def accept_forwards(conn: Connection, origin_node: str, origin_url: str, rows: Sequence[tuple[dict[str, Any], list[dict[str, Any]], str]], now: int) -> tuple[dict[str, str], list[ProcessRecord]]:
+    """Store forwarded processes (row, attributes, origin process id): a copy that still waits or
+    runs here is kept (a repeated forward), an ended or lost one is replaced (a new attempt).
+    Origin process id → local process id, and the new records to publish."""
+    existing = inbound_copies(conn, origin_node, [origin for _, _, origin in rows])
+    ids: dict[str, str] = {}
+    created: list[ProcessRecord] = []
+    for row, attrs, origin_processid in rows:
+        copy = existing.get(origin_processid)
+        if copy is not None and copy.state in (WAITING, RUNNING):
+            ids[origin_processid] = copy.processid
+            continue
+        if copy is not None:
+            conn.execute(delete(inbound).where(I.processid == copy.processid))
+        created.append(pq.insert_process(conn, row, attrs))
         conn.execute(
-            select(P.processid).where(P.colonyname == colonyname, P.executortype == executortype, P.state == WAITING).limit(10_000)
-        ).all()
-    )
+            insert(inbound).values(
+                processid=row["processid"], origin_node=origin_node, origin_processid=origin_processid, origin_url=origin_url, reported=False, received=now
+            )
+        )
+        ids[origin_processid] = row["processid"]
+    return ids, created
 
 
-def spec_and_input(conn: Connection, processid: str) -> tuple[bytes, list[Any]]:
-    row = conn.execute(select(P.spec, P.input).where(P.processid == processid)).first()
-    if row is None:
-        return b"{}", []
-    return row.spec.encode(), msgspec.json.decode(row.input)
+def inbound_of_process(conn: Connection, processid: str) -> Any:
+    return conn.execute(select(inbound).where(I.processid == processid)).first()
 
 
-def result_of(conn: Connection, origin_processid: str, processid: str) -> Result:
-    row = conn.execute(select(P.state, P.output, P.errors).where(P.processid == processid)).first()
+def copies_of_origin(conn: Connection, origin_node: str, limit: int) -> list[Any]:
+    return conn.execute(
+        select(I.processid, I.origin_processid, I.received, P.state)
+        .select_from(inbound.outerjoin(processes, P.processid == I.processid))
+        .where(I.origin_node == origin_node)
+        .limit(limit)
+    ).all()
+
+
+def drop_copies(conn: Connection, processids: Sequence[str], now: int) -> list[ProcessRecord]:
+    """Revoked by their origin: a waiting copy is removed, a running one cancelled (its executor's
+    close will be refused), an ended one forgotten; never reported."""
+    if not processids:
+        return []
+    states = dict(conn.execute(select(P.processid, P.state).where(P.processid.in_(processids))).all())
+    conn.execute(delete(inbound).where(I.processid.in_(processids)))
+    cancelled = []
+    for pid in processids:
+        state = states.get(pid)
+        if state == WAITING:
+            pq.remove(conn, pid)
+        elif state == RUNNING:
+            cancelled.append(pq.cancel(conn, processid=pid, now=now))
+    return [r for r in cancelled if r is not None]
+
+
+def result_of(origin_processid: str, row: Any) -> Result:
     return Result(
         origin_processid=origin_processid,
         state=row.state,
         output=msgspec.json.decode(row.output),
         errors=msgspec.json.decode(row.errors),
-        remote_processid=processid,
+        remote_processid=row.processid,
     )
 
 
-def ended_unreported(conn: Connection) -> list[tuple[Any, Result]]:
-    out = []
-    for row in unreported(conn):
-        state = conn.execute(select(P.state).where(P.processid == row.processid)).scalar()
-        if state is None:
-            continue
-        if state in TERMINAL:
-            out.append((row, result_of(conn, row.origin_processid, row.processid)))
-    return out
+def ended_unreported(conn: Connection, limit: int, origin_node: str | None = None, origin_processids: Sequence[str] | None = None) -> list[tuple[Any, Result]]:
+    """Copies that ended here and whose origin has not acknowledged them, earliest end first."""
+    where = [P.state.in_(TERMINAL)]
+    if origin_node is not None:
+        where.append(I.origin_node == origin_node)
+    if origin_processids is not None:
+        where.append(I.origin_processid.in_(origin_processids))
+    rows = conn.execute(
+        select(I.processid, I.origin_node, I.origin_url, I.origin_processid, P.state, P.output, P.errors)
+        .select_from(inbound.join(processes, P.processid == I.processid))
+        .where(*where)
+        .order_by(P.endtime)
+        .limit(limit)
+    )
+    return [(row, result_of(row.origin_processid, row)) for row in rows]
 
+
+def acknowledge(conn: Connection, origin_node: str, origin_processids: Sequence[str]) -> None:
+    conn.execute(delete(inbound).where(I.origin_node == origin_node, I.origin_processid.in_(origin_processids)))
+
+
+def hand_back(conn: Connection, limit: int = 10_000) -> list[Any]:
+    """Forwarded work not started here: removed, to be returned to its origins."""
+    rows = conn.execute(
+        select(I.processid, I.origin_node, I.origin_url, I.origin_processid)
+        .select_from(inbound.join(processes, P.processid == I.processid))
+        .where(P.state == WAITING)
+        .limit(limit)
+    ).all()
+    for row in rows:
+        pq.remove(conn, row.processid)
+    conn.execute(delete(inbound).where(I.processid.in_([r.processid for r in rows])))
+    return rows
+
+
+def inbound_running(conn: Connection) -> int:
+    inner = (
+        select(I.processid)
+        .select_from(inbound.join(processes, P.processid == I.processid))
+        .where(P.state.notin_(TERMINAL))
+        .limit(COUNT_CAP)
+        .subquery()
+    )
+    return int(conn.execute(select(func.count()).select_from(inner)).scalar() or 0)
+
+
+def counts(conn: Connection) -> dict[str, Any]:
+    """Work in flight: ours at each peer (queued there / started there), theirs held here."""
+    out = conn.execute(
+        select(O.peer_node, O.peer_url, O.started > 0, func.count()).group_by(O.peer_node, O.peer_url, O.started > 0)
+    ).all()
+    into = conn.execute(
+        select(I.origin_node, I.origin_url, func.count())
+        .select_from(inbound.join(processes, P.processid == I.processid))
+        .where(P.state.notin_(TERMINAL))
+        .group_by(I.origin_node, I.origin_url)
+    ).all()
+    peers: dict[str, dict[str, Any]] = collections.defaultdict(lambda: {"apiurl": "", "waiting": 0, "running": 0, "forwardedin": 0})
+    for node, url, started, count in out:
+        peers[node]["apiurl"] = url
+        peers[node]["running" if started else "waiting"] += count
+    for node, url, count in into:
+        peers[node]["apiurl"] = peers[node]["apiurl"] or url
+        peers[node]["forwardedin"] += count
+    return {
+        "forwardedout": sum(p["waiting"] + p["running"] for p in peers.values()),
+        "forwardedin": sum(p["forwardedin"] for p in peers.values()),
+        "peers": dict(peers),
+    }

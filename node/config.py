@@ -52,7 +52,13 @@ class NodeConfig:
     advertise_interval: float = 5.0
     forward_interval: float = 0.2
     live_window: float = 30.0  # an executor heard from within this many seconds is live
-    forward_lease: float = 30.0  # a peer silent this long about forwarded work loses it
+    heartbeat_interval: float = 1.0  # an origin asks each peer holding its work this often
+    heartbeat_timeout: float = 2.0  # a heartbeat not answered within this failed
+    peer_timeout: float = 3.0  # a peer silent this long loses the work queued there (not started)
+    running_lease: float = 120.0  # ... and its running work without maxexectime after this long
+    rebalance_after: float = 5.0  # queued work waiting this long at a peer moves to idle providers (0 = never)
+    provider_cache_ttl: float = 2.0  # seconds a provider set is reused
+    provider_miss_ttl: float = 5.0  # seconds "no provider" is believed (new records end it sooner)
     # well-known bootstrap objects for dev mode (colony, user, executor) — see colonies.dev
     dev: bool = False
     build_version: str = ""

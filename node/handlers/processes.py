@@ -69,7 +69,9 @@ async def assign(call: Call, msg: AssignProcessMsg) -> models.Process:
             continue
         record = await _claim(call, executor, cpu, mem)
         if record is not None:
-            return record.process
+            if await _may_start(call, record):
+                return record.process
+            continue  # forwarded work its origin took back: the copy is gone, try the next
         if msg.timeout < 0 or deadline - loop.time() <= 0:
             raise RPCError(404, NO_PROCESS)
         waiter = node.scheduler.register(
@@ -79,8 +81,10 @@ async def assign(call: Call, msg: AssignProcessMsg) -> models.Process:
         try:
             # again now that we are registered: a process submitted since the first try has no one to wake
             record = await _claim(call, executor, cpu, mem)
-            if record is not None:
+            if record is not None and await _may_start(call, record):
                 return record.process
+            if record is not None:
+                continue
             try:
                 await asyncio.wait_for(asyncio.shield(waiter.future), deadline - loop.time())
             except TimeoutError:
@@ -91,6 +95,18 @@ async def assign(call: Call, msg: AssignProcessMsg) -> models.Process:
             if not woken:
                 # woken while claiming something else or leaving: hand the wake-up on
                 node.scheduler.pass_on(waiter)
+
+
+async def _may_start(call: Call, record: ProcessRecord) -> bool:
+    """Forwarded work starts only with its origin's consent (at most one execution)."""
+    federation = call.node.federation
+    if federation is None:
+        return True
+    try:
+        return await asyncio.shield(federation.receiver.may_start(record))
+    except asyncio.CancelledError:
+        _give_back(call, record)  # the executor left while the origin was asked
+        raise
 
 
 async def _claim(call: Call, executor: models.Executor, cpu: int, mem: int) -> ProcessRecord | None:
@@ -127,7 +143,11 @@ def publish(call: Call, records: list[ProcessRecord]) -> None:
 def _return_unclaimed(call: Call, done: "asyncio.Future[list[ProcessRecord]]") -> None:
     if done.cancelled() or done.exception() is not None or not done.result():
         return
-    record = done.result()[0]
+    _give_back(call, done.result()[0])
+
+
+def _give_back(call: Call, record: ProcessRecord) -> None:
+    """An assignment nobody received goes back to the queue."""
     now = call.now()
 
     async def give_back() -> None:
@@ -297,6 +317,10 @@ async def remove_process(call: Call, msg: ProcessIdMsg) -> dict[str, Any]:
     if record.processgraphid:
         raise bad_request("Failed to remove process, it belongs to a workflow: remove the workflow instead")
     if record.state == RUNNING:
+        federation = call.node.federation
+        # forwarded and still queued at the peer: not running yet, so it may go (the peer drops its copy)
+        if federation is not None and await federation.remove_unstarted(msg.processid):
+            return EMPTY
         raise bad_request("Failed to remove process, it is running")
 
     def remove(conn: Connection) -> int:

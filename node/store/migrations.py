@@ -6,13 +6,35 @@ import importlib
 import pkgutil
 from typing import Callable
 
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from colonies.node.store import directory as facts
 from colonies.node.store.schema import SCHEMA_VERSION, metadata
 
+
+
+def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
+    """Add missing columns to a table if it exists (a table created by create_all has them)."""
+    inspector = inspect(conn)
+    if not inspector.has_table(table):
+        return
+    present = {c["name"] for c in inspector.get_columns(table)}
+    for name, ddl in columns.items():
+        if name not in present:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
+
+
+def _v2_federation_leases(conn: Connection) -> None:
+    """Start grants at the origin, arrival times at the receiver (docs/federation.md)."""
+    _add_columns(conn, "federation_outbound", {"started": "BIGINT NOT NULL DEFAULT 0"})
+    _add_columns(conn, "federation_inbound", {"received": "BIGINT NOT NULL DEFAULT 0"})
+    if inspect(conn).has_table("federation_outbound"):
+        conn.execute(text("CREATE INDEX IF NOT EXISTS federation_outbound_by_peer ON federation_outbound (peer_node, started)"))
+
+
 # version reached → step that brings the previous version to it
-STEPS: dict[int, Callable[[Connection], None]] = {}
+STEPS: dict[int, Callable[[Connection], None]] = {2: _v2_federation_leases}
 
 
 class SchemaTooNew(RuntimeError):

@@ -50,7 +50,7 @@ async def test_work_follows_dht_records_to_the_node_with_the_executor(tmp_path):
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
                 found = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
-                    a.node.core.federation.providers.lookup(dev.COLONY_NAME, "gpu"), a.loop))
+                    a.node.core.federation.cache.source.lookup(dev.COLONY_NAME, "gpu"), a.loop))
                 if any(p.live for p in found):
                     break
                 await asyncio.sleep(0.2)
@@ -80,7 +80,7 @@ async def test_leaving_withdraws_the_nodes_records(tmp_path):
             with contextlib.suppress(RPCError):
                 await at_b.assign(dev.COLONY_NAME, -1)  # live at B
         lookup = lambda: asyncio.wrap_future(asyncio.run_coroutine_threadsafe(  # noqa: E731
-            a.node.core.federation.providers.lookup(dev.COLONY_NAME, "cpu"), a.loop))
+            a.node.core.federation.cache.source.lookup(dev.COLONY_NAME, "cpu"), a.loop))
         deadline = time.monotonic() + 10
         while not await lookup() and time.monotonic() < deadline:
             await asyncio.sleep(0.2)

@@ -1,4 +1,5 @@
-"""A peer dies (SIGKILL) holding forwarded work: the origin takes it back and another peer runs it."""
+"""A peer dies (SIGKILL) holding forwarded work: the origin takes its queued work back at once, its
+running work after the running lease, and another peer runs all of it once."""
 from __future__ import annotations
 
 import asyncio
@@ -63,7 +64,7 @@ def add_executor(url: str, executortype: str) -> str:
 
 async def test_work_held_by_a_killed_peer_completes_elsewhere_once(tmp_path):
     port_a, port_b, port_d = free_port(), free_port(), free_port()
-    a = dev_federation_node(tmp_path, "a", port_a, [port_b, port_d], forward_lease=1.0)
+    a = dev_federation_node(tmp_path, "a", port_a, [port_b, port_d], peer_timeout=1.0, running_lease=3.0)
     d = dev_federation_node(tmp_path, "d", port_d, [port_a, port_b])
     b = spawn_dev_node(tmp_path, port_b, [port_a, port_d])
     try:

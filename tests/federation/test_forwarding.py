@@ -65,7 +65,7 @@ def start_sites(tmp_path: Path, names: list[str], **overrides: object) -> dict[s
                 federation_authority_id=crypto.id_from_private_key(AUTHORITY),
                 federation_authority_prvkey=AUTHORITY,
                 federation_peers=peers,
-                forward_lease=5.0,
+                peer_timeout=2.0,
                 **overrides,
             ),
         )

@@ -8,6 +8,7 @@ from colonies import crypto, dev
 from colonies.node.store import directory as facts
 from colonies.node.store.database import Database
 from colonies.node.store.migrations import SchemaTooNew
+from colonies.node.store.schema import SCHEMA_VERSION
 from tests.support.nodes import start_node
 from tests.support.rpc import call
 
@@ -45,5 +46,5 @@ async def test_opening_records_the_schema_version(tmp_path):
     await db.close()
     engine = create_engine(url)
     with engine.connect() as conn:
-        assert facts.get_fact(conn, "schema_version") == "1"
+        assert facts.get_fact(conn, "schema_version") == str(SCHEMA_VERSION)
     engine.dispose()

@@ -1,0 +1,324 @@
+"""The origin's side of forwarding: send work a peer can run, watch the peers that hold it, take
+it back when they stall, close it when they report (docs/federation.md § Forwarding).
+
+A process forwarded to peer B is RUNNING here with B's node id as its assignee and a row in
+`federation_outbound`. B may start it only after asking (`start`): this node grants the start
+while it still holds B responsible, so work taken back can never start at B afterwards. One
+heartbeat per peer and interval lists everything B holds; B's answer says what runs and what
+ended there. A peer silent for `peer_timeout` loses its queued work at once; its running work is
+re-run elsewhere only after its maxexectime, or after `running_lease` when it has none.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from colonies.federation import store as fq
+from colonies.federation.balance import allocate
+from colonies.federation.batching import Coalescer
+from colonies.federation.live import LiveExecutors
+from colonies.federation.messages import (
+    Accepted,
+    Forward,
+    ForwardBatch,
+    ForwardBatchReply,
+    Heartbeat,
+    HeartbeatReply,
+    Provider,
+    Result,
+    StartReply,
+    StartRequest,
+)
+from colonies.federation.peers import NodeIdentity, PeerClient, PeerError
+from colonies.federation.providers import ProviderCache
+from colonies.models import RUNNING
+from colonies.node.core import NodeCore
+from colonies.node.store.processes import ProcessRecord
+
+import msgspec
+
+log = logging.getLogger(__name__)
+
+FORWARD_BATCH = 256  # processes of one type claimed per pass
+HELD_LIMIT = 20_000  # outbound rows listed in one round of heartbeats
+REFUSED_SECONDS = 5.0  # a peer that refused or failed a forward is skipped this long
+FORWARD_GRACE = 10.0  # a forward older than this that the peer does not know was lost
+
+
+@dataclass
+class PeerHealth:
+    url: str
+    last_ok: float  # monotonic time of the last answer
+    last_ok_wall: float  # the same, wall clock (for status)
+    answered: bool = False  # answered at least once since this node started
+    stalled: bool = False
+
+    def heard(self) -> None:
+        self.last_ok, self.last_ok_wall = time.monotonic(), time.time()
+        self.answered, self.stalled = True, False
+
+
+class Origin:
+    def __init__(self, core: NodeCore, identity: NodeIdentity, client: PeerClient, cache: ProviderCache, live: LiveExecutors) -> None:
+        self.core = core
+        self.identity = identity
+        self.client = client
+        self.cache = cache
+        self.live = live
+        self.config = core.config
+        self.health: dict[str, PeerHealth] = {}
+        self.unforwardable: dict[tuple[str, str], float] = {}  # (colony, type) → wall time last seen without provider
+        self._refused: dict[str, float] = {}  # peer node id → monotonic time until which it is skipped
+        self._revoked: dict[str, tuple[str, set[str]]] = {}  # peer → (url, process ids to tell it about)
+        self._cancelled: set[str] = set()  # ended here while perhaps held by a peer
+        self._sent: collections.Counter[tuple[str, str, str]] = collections.Counter()  # (peer, colony, type) → sent since its last report
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.forwarder: Coalescer[tuple[str, str], Forward, Accepted] = Coalescer(self._send_forwards)
+        self.heartbeat_now = asyncio.Event()
+
+    # --- forwarding ---------------------------------------------------------------------
+    async def forward_once(self) -> int:
+        """One pass: per colony, per waiting executor type that runs nowhere here, send a batch
+        of its oldest processes to providers. Types without providers cost a cache look-up."""
+        claimed = 0
+        for colonyname in list(self.core.directory.colonies):
+            if self.core.directory.colony(colonyname) is None:
+                continue
+            live = self.live.types(colonyname)
+            types = await self.core.db.read(lambda conn, c=colonyname: fq.waiting_types(conn, c))
+            for executortype in types:
+                if executortype not in live:
+                    claimed += await self._forward_type(colonyname, executortype)
+        return claimed
+
+    def usable(self, provider: Provider) -> bool:
+        if provider.node_id == self.identity.node_id or provider.live <= 0:
+            return False
+        if self._refused.get(provider.node_id, 0) > time.monotonic():
+            return False
+        health = self.health.get(provider.node_id)
+        return health is None or not health.stalled
+
+    async def _forward_type(self, colonyname: str, executortype: str) -> int:
+        providers = [p for p in await self.cache.get(colonyname, executortype) if self.usable(p)]
+        if not providers:
+            self.unforwardable[(colonyname, executortype)] = time.time()
+            return 0
+        self.unforwardable.pop((colonyname, executortype), None)
+        pids = await self.core.db.read(lambda conn: fq.candidates(conn, colonyname, executortype, FORWARD_BATCH))
+        if not pids:
+            return 0
+        sent = {p.node_id: self._sent[(p.node_id, colonyname, executortype)] for p in providers}
+        choices = allocate(len(pids), providers, sent, self.client.rtt)
+        assignments = [(pid, peer.node_id, peer.api_url) for pid, peer in zip(pids, choices)]
+        now = time.time_ns()
+        records = await self.core.db.write(lambda conn: fq.claim_for_peers(conn, assignments, now))
+        self._publish(records)
+        claimed = {r.process.processid for r in records if r.state == RUNNING}
+        by_peer: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
+        for pid, node, url in assignments:
+            if pid in claimed:
+                by_peer[(node, url)].append(pid)
+        colony = self.core.directory.colony(colonyname)
+        if colony is None:
+            return 0
+        bodies = await self.core.db.read(lambda conn: fq.forwards_of(conn, list(claimed)))
+        for (node, url), ids in by_peer.items():
+            self._sent[(node, colonyname, executortype)] += len(ids)
+            self.health.setdefault(node, PeerHealth(url, time.monotonic(), time.time()))
+            forwards = [
+                Forward(origin_processid=pid, colonyname=colonyname, colonyid=colony.colonyid, spec=msgspec.Raw(bodies[pid][0]), input=bodies[pid][1])
+                for pid in ids
+                if pid in bodies
+            ]
+            self._spawn(self._deliver(node, url, forwards))
+        return len(claimed)
+
+    async def _send_forwards(self, key: tuple[str, str], forwards: list[Forward]) -> list[Accepted]:
+        node, url = key
+        _, reply = await self.client.call(url, "forward", ForwardBatch(forwards=forwards), ForwardBatchReply, node_id=node)
+        answers = {a.origin_processid: a for a in reply.accepted}
+        missing = Accepted(origin_processid="", status=502, error="not answered")
+        return [answers.get(f.origin_processid, missing) for f in forwards]
+
+    async def _deliver(self, node: str, url: str, forwards: list[Forward]) -> None:
+        futures = [self.forwarder.submit((node, url), forward) for forward in forwards]
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        accepted: list[tuple[str, str]] = []
+        refused: list[str] = []
+        for forward, outcome in zip(forwards, outcomes):
+            if isinstance(outcome, BaseException) or outcome.status != 200:
+                refused.append(forward.origin_processid)
+            else:
+                accepted.append((forward.origin_processid, outcome.processid))
+        if accepted:
+            self.health[node].heard()
+            await self.core.db.write(lambda conn: fq.set_remote_ids(conn, node, accepted))
+        if refused:
+            reason = next((o for o in outcomes if isinstance(o, BaseException) or o.status != 200), None)
+            log.warning("peer %s refused or missed %d forwarded processes: %s", node[:12], len(refused), getattr(reason, "error", reason))
+            self._refused[node] = time.monotonic() + REFUSED_SECONDS
+            await self.take_back(node, refused, unstarted_only=True)
+
+    async def take_back(self, node: str, processids: list[str], *, unstarted_only: bool) -> int:
+        """Back into our queue, not counted as a retry; the peer is told to drop its copies."""
+        now = time.time_ns()
+        records, ids = await self.core.db.write(lambda conn: fq.take_back(conn, node, processids, now, unstarted_only=unstarted_only))
+        self._publish(records)
+        if ids:
+            health = self.health.get(node)
+            self.revoke(node, health.url if health else "", ids)
+        return len(ids)
+
+    def revoke(self, node: str, url: str, ids: list[str]) -> None:
+        known_url, pending = self._revoked.get(node, (url, set()))
+        pending.update(ids)
+        self._revoked[node] = (known_url or url, pending)
+
+    # --- what peers ask -----------------------------------------------------------------
+    async def grant(self, peer_node: str, request: StartRequest) -> StartReply:
+        now = time.time_ns()
+        granted, revoked = await self.core.db.write(
+            lambda conn: fq.grant_starts(conn, peer_node, request.origin_processids, now, int(self.config.running_lease * fq.NS))
+        )
+        if peer_node in self.health:
+            self.health[peer_node].heard()
+        return StartReply(granted=granted, revoked=revoked)
+
+    async def apply_results(self, sender: str, results: list[Result]) -> list[str]:
+        """Close what the sender holds (later copies of a result are dropped); every id is
+        acknowledged, so the sender stops reporting it either way."""
+        now = time.time_ns()
+        records = await self.core.db.write(lambda conn: fq.apply_results(conn, sender, results, now))
+        self._publish(records)
+        if sender in self.health:
+            self.health[sender].heard()
+        return [r.origin_processid for r in results]
+
+    # --- watching peers -------------------------------------------------------------------
+    def process_cancelled(self, record: ProcessRecord) -> None:
+        """Cancelled here: if a peer holds it, the peer must drop its copy."""
+        if record.assignedexecutorid and self.core.directory.executor_by_id(record.colonyname, record.assignedexecutorid) is None:
+            self._cancelled.add(record.process.processid)
+            self.heartbeat_now.set()
+
+    async def heartbeat_once(self) -> None:
+        if self._cancelled:
+            ended, self._cancelled = list(self._cancelled), set()
+            held = await self.core.db.write(lambda conn: fq.forget_outbound(conn, ended))
+            for node, ids in held.items():
+                health = self.health.get(node)
+                self.revoke(node, health.url if health else "", ids)
+        held_rows = await self.core.db.write(lambda conn: fq.held_by_peers(conn, HELD_LIMIT))
+        complete = sum(len(rows) for rows in held_rows.values()) < HELD_LIMIT
+        peers = set(held_rows) | set(self._revoked)
+        await asyncio.gather(*(self._heartbeat(node, held_rows.get(node, []), complete) for node in peers))
+
+    async def _heartbeat(self, node: str, rows: list[Any], complete: bool) -> None:
+        url = rows[0].peer_url if rows else self._revoked[node][0]
+        if not url:
+            self._revoked.pop(node, None)
+            return
+        health = self.health.setdefault(node, PeerHealth(url, time.monotonic(), time.time()))
+        revoked = sorted(self._revoked.get(node, (url, set()))[1])
+        message = Heartbeat(held=[r.processid for r in rows], revoked=revoked, complete=complete)
+        try:
+            _, reply = await self.client.call(url, "heartbeat", message, HeartbeatReply, timeout=self.config.heartbeat_timeout, node_id=node)
+        except PeerError as err:
+            silent = time.monotonic() - health.last_ok
+            if silent >= self.config.peer_timeout:
+                await self._stalled(node, rows, health, silent, err)
+            return
+        if health.stalled:
+            log.warning("peer %s answers again", node[:12])
+            self._refused.pop(node, None)
+        health.heard()
+        if node in self._revoked:
+            pending = self._revoked[node][1]
+            pending.difference_update(revoked)
+            if not pending:
+                del self._revoked[node]
+        await self._reconcile(node, rows, reply)
+
+    async def _reconcile(self, node: str, rows: list[Any], reply: HeartbeatReply) -> None:
+        if reply.ended:
+            await self.apply_results(node, reply.ended)
+        if reply.running:
+            now = time.time_ns()
+            await self.core.db.write(lambda conn: fq.mark_started(conn, node, reply.running, now))
+        if reply.unknown:
+            old = time.time_ns() - int(FORWARD_GRACE * fq.NS)
+            forwarded = {r.processid: r for r in rows}
+            lost = [pid for pid in reply.unknown if pid in forwarded and (forwarded[pid].remote_processid or forwarded[pid].forwarded < old)]
+            if lost:
+                log.warning("peer %s no longer has %d forwarded processes: taking them back", node[:12], len(lost))
+                await self.take_back(node, lost, unstarted_only=False)
+        for provider in reply.load:
+            if provider.node_id == node:
+                self.cache.update(provider)
+                self._sent.pop((node, provider.colonyname, provider.executortype), None)
+        if reply.leaving:
+            self._refused[node] = time.monotonic() + REFUSED_SECONDS
+        await self._rebalance(node, rows, reply)
+
+    async def _stalled(self, node: str, rows: list[Any], health: PeerHealth, silent: float, err: PeerError) -> None:
+        """The peer has not answered for `peer_timeout`: its queued work is taken back at once; its
+        running work once its lease is over (re-running it risks a second execution)."""
+        now = time.time_ns()
+        lease_ns = int(self.config.running_lease * fq.NS)
+        silent_ns = int((time.time() - health.last_ok_wall) * fq.NS)
+        queued = [r.processid for r in rows if not r.started]
+        overdue = [
+            r.processid
+            for r in rows
+            if r.started and ((r.lease_expires and r.lease_expires < now) or (not r.lease_expires and silent_ns >= lease_ns))
+        ]
+        if not health.stalled:
+            log.warning("peer %s silent for %.1f s (%s): taking back %d queued processes; %d running there wait for their lease", node[:12], silent, err, len(queued), len(rows) - len(queued))
+        health.stalled = True
+        if queued:
+            await self.take_back(node, queued, unstarted_only=True)
+        if overdue:
+            log.warning("peer %s: %d running processes passed their lease, re-queued", node[:12], len(overdue))
+            await self.take_back(node, overdue, unstarted_only=False)
+
+    async def _rebalance(self, node: str, rows: list[Any], reply: HeartbeatReply) -> None:
+        """Queued work waiting at this peer for long is moved where executors are idle."""
+        after = self.config.rebalance_after
+        if after <= 0:
+            return
+        cutoff = time.time_ns() - int(after * fq.NS)
+        stale = [r for r in rows if not r.started and r.forwarded < cutoff and r.processid not in reply.running]
+        if not stale:
+            return
+        by_type: dict[tuple[str, str], list[Any]] = collections.defaultdict(list)
+        for row in stale:
+            by_type[(row.colonyname, row.executortype)].append(row)
+        for (colonyname, executortype), waiting in by_type.items():
+            cached = self.cache.cached(colonyname, executortype) or []
+            spare = sum(max(p.live - p.waiting - p.running - self._sent[(p.node_id, colonyname, executortype)], 0) for p in cached if p.node_id != node and self.usable(p))
+            if spare > 0:
+                moved = [r.processid for r in sorted(waiting, key=lambda r: r.forwarded)[:spare]]
+                taken = await self.take_back(node, moved, unstarted_only=True)
+                if taken:
+                    log.info("moved %d queued processes of %s/%s off peer %s", taken, colonyname, executortype, node[:12])
+
+    # --- helpers --------------------------------------------------------------------------
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _publish(self, records: list[ProcessRecord]) -> None:
+        for record in records:
+            self.core.events.publish(record)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.forwarder.close()

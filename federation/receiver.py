@@ -1,0 +1,243 @@
+"""The receiving side of forwarding: run work for origins, ask before starting it, report results.
+
+A forwarded process is a local process (initiator `node:<origin id>`) with a row in
+`federation_inbound`. Before an executor here gets it, the origin must grant the start; a
+revoked copy is dropped and the executor is offered the next process. Results go back in
+batches per origin, earliest end first, and the row is deleted once the origin acknowledges.
+Forwarded-in work is never forwarded on (no multi-hop).
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from typing import Any
+
+import msgspec
+
+from colonies import models
+from colonies.federation import store as fq
+from colonies.federation.batching import Coalescer
+from colonies.federation.live import LiveExecutors
+from colonies.federation.membership import Certificate
+from colonies.federation.messages import (
+    Accepted,
+    ForwardBatch,
+    ForwardBatchReply,
+    Heartbeat,
+    HeartbeatReply,
+    Load,
+    Provider,
+    Result,
+    ResultAck,
+    ResultBatch,
+    StartReply,
+    StartRequest,
+)
+from colonies.federation.peers import NodeIdentity, PeerClient, PeerError
+from colonies.models import CANCELLED, RUNNING, WAITING
+from colonies.node.core import NodeCore
+from colonies.node.store.processes import ProcessRecord
+from colonies.node.submission import process_row, validate_spec
+from colonies.wire import RPCError
+
+log = logging.getLogger(__name__)
+
+INITIATOR_PREFIX = "node:"
+REPORT_BATCH = 500
+REVOKE_GRACE = 10.0  # a copy younger than this is not revoked by its absence from a heartbeat
+START_ATTEMPTS = 2
+_json = msgspec.json.Encoder()
+
+
+class Receiver:
+    def __init__(self, core: NodeCore, identity: NodeIdentity, client: PeerClient, live: LiveExecutors) -> None:
+        self.core = core
+        self.identity = identity
+        self.client = client
+        self.live = live
+        self.accepting = True
+        self.report_now = asyncio.Event()
+        self.starts: Coalescer[tuple[str, str], str, bool] = Coalescer(self._ask_starts)
+
+    # --- forwards in ----------------------------------------------------------------------
+    async def accept(self, origin: Certificate, batch: ForwardBatch) -> ForwardBatchReply:
+        answers: dict[str, Accepted] = {}
+        rows = []
+        now = time.time_ns()
+        for forward in batch.forwards:
+            pid = forward.origin_processid
+            if not self.accepting:
+                answers[pid] = Accepted(origin_processid=pid, status=503, error="this node is leaving the federation and takes no new work")
+                continue
+            colony = self.core.directory.colony(forward.colonyname)
+            if colony is None or colony.colonyid != forward.colonyid:
+                answers[pid] = Accepted(origin_processid=pid, status=404, error=f"colony {forward.colonyname} is not hosted here")
+                continue
+            try:
+                spec = validate_spec(msgspec.json.decode(forward.spec, type=models.FunctionSpec))
+            except (msgspec.DecodeError, msgspec.ValidationError, RPCError) as err:
+                answers[pid] = Accepted(origin_processid=pid, status=400, error=f"invalid forwarded spec: {err}")
+                continue
+            if spec.conditions.colonyname != forward.colonyname:
+                answers[pid] = Accepted(origin_processid=pid, status=400, error="the spec names another colony")
+                continue
+            row, attrs = process_row(spec, initiatorid=origin.node_id, initiatorname=f"{INITIATOR_PREFIX}{origin.node_id[:12]}", now=now)
+            row["input"] = _json.encode(forward.input).decode()
+            rows.append((row, attrs, pid))
+        if rows:
+            ids, created = await self.core.db.write(lambda conn: fq.accept_forwards(conn, origin.node_id, origin.api_url, rows, now))
+            for record in created:
+                self.core.events.publish(record)
+            for pid, local in ids.items():
+                answers[pid] = Accepted(origin_processid=pid, processid=local)
+        return ForwardBatchReply(accepted=[answers[f.origin_processid] for f in batch.forwards if f.origin_processid in answers])
+
+    # --- starting: at most one execution ---------------------------------------------------
+    async def may_start(self, record: ProcessRecord) -> bool:
+        """Called when an executor here has just claimed `record`: False (and the copy dropped)
+        if it is forwarded work its origin no longer wants run here."""
+        if not record.process.initiatorname.startswith(INITIATOR_PREFIX):
+            return True
+        pid = record.process.processid
+        row = await self.core.db.read(lambda conn: fq.inbound_of_process(conn, pid))
+        if row is None:
+            return True
+        granted = False
+        for attempt in range(START_ATTEMPTS):
+            try:
+                granted = await self.starts.call((row.origin_node, row.origin_url), row.origin_processid)
+                break
+            except PeerError as err:
+                if attempt + 1 == START_ATTEMPTS:
+                    log.warning("origin %s did not answer a start request (%s): dropping its copy %s", row.origin_node[:12], err, pid)
+                else:
+                    await asyncio.sleep(0.2)
+        if not granted:
+            await self.drop([pid])
+        return granted
+
+    async def _ask_starts(self, key: tuple[str, str], origin_processids: list[str]) -> list[bool]:
+        node, url = key
+        _, reply = await self.client.call(url, "start", StartRequest(origin_processids=origin_processids), StartReply, node_id=node)
+        granted = set(reply.granted)
+        return [pid in granted for pid in origin_processids]
+
+    async def drop(self, processids: list[str]) -> None:
+        now = time.time_ns()
+        cancelled = await self.core.db.write(lambda conn: fq.drop_copies(conn, processids, now))
+        for record in cancelled:
+            self.core.events.publish(record)
+
+    # --- heartbeats from origins -------------------------------------------------------------
+    async def heartbeat(self, origin: Certificate, beat: Heartbeat) -> HeartbeatReply:
+        limit = len(beat.held) + 10_000
+        copies = await self.core.db.read(lambda conn: fq.copies_of_origin(conn, origin.node_id, limit))
+        held = set(beat.held)
+        revoked = set(beat.revoked)
+        young = time.time_ns() - int(REVOKE_GRACE * fq.NS)
+        have: set[str] = set()
+        running: list[str] = []
+        drop: list[str] = []
+        ended: list[str] = []
+        for copy in copies:
+            if copy.origin_processid in revoked or (beat.complete and copy.origin_processid not in held and copy.received < young):
+                drop.append(copy.processid)
+                continue
+            if copy.origin_processid not in held:
+                continue
+            if copy.state is None:  # removed here: the origin takes it back
+                drop.append(copy.processid)
+                continue
+            have.add(copy.origin_processid)
+            if copy.state == RUNNING:
+                running.append(copy.origin_processid)
+            elif copy.state is not None and copy.state != WAITING:
+                ended.append(copy.origin_processid)
+        if drop:
+            log.info("origin %s revoked %d copies here", origin.node_id[:12], len(drop))
+            await self.drop(drop)
+        results = []
+        if ended:
+            rows = await self.core.db.read(lambda conn: fq.ended_unreported(conn, REPORT_BATCH, origin.node_id, ended))
+            results = [result for _, result in rows]
+        return HeartbeatReply(
+            running=running,
+            ended=results,
+            unknown=[pid for pid in beat.held if pid not in have],
+            load=await self.offers(),
+            leaving=not self.accepting,
+        )
+
+    async def offers(self, colonynames: list[str] | None = None) -> list[Provider]:
+        """This node's offer per hosted colony and live executor type."""
+        offers = []
+        for colonyname in colonynames if colonynames is not None else list(self.core.directory.colonies):
+            for executortype in self.live.types(colonyname):
+                offers.append(await self.offer(colonyname, executortype))
+        return offers
+
+    async def offer(self, colonyname: str, executortype: str) -> Provider:
+        """The answer to a lookup: for "" (the colony), every type run or queued here too."""
+        me = self.identity
+        live = self.live.types(colonyname) if self.accepting else {}
+        if executortype:
+            load = await self._load(colonyname, executortype, live.get(executortype, 0))
+            return Provider(node_id=me.node_id, api_url=me.cert.api_url, colonyname=colonyname, executortype=executortype, live=load.live, waiting=load.waiting, running=load.running)
+        types = {t: await self._load(colonyname, t, count) for t, count in sorted(live.items())}
+        return Provider(
+            node_id=me.node_id, api_url=me.cert.api_url, colonyname=colonyname, executortype="",
+            live=sum(live.values()), waiting=sum(t.waiting for t in types.values()), running=sum(t.running for t in types.values()), types=types,
+        )
+
+    async def _load(self, colonyname: str, executortype: str, live: int) -> Load:
+        def read(conn: Any) -> Load:
+            return Load(live=live, waiting=fq.waiting_count(conn, colonyname, executortype), running=fq.running_count(conn, colonyname, executortype))
+
+        return await self.core.db.read(read)
+
+    # --- results back ------------------------------------------------------------------------
+    def process_ended(self, record: ProcessRecord) -> None:
+        if record.process.initiatorname.startswith(INITIATOR_PREFIX):
+            self.report_now.set()
+
+    async def report_once(self) -> int:
+        """Tell origins about forwarded processes that ended here (until acknowledged)."""
+        rows = await self.core.db.read(lambda conn: fq.ended_unreported(conn, REPORT_BATCH))
+        by_origin: dict[tuple[str, str], list[Result]] = collections.defaultdict(list)
+        for row, result in rows:
+            by_origin[(row.origin_node, row.origin_url)].append(result)
+        done = await asyncio.gather(*(self._report(node, url, results) for (node, url), results in by_origin.items()))
+        return sum(done)
+
+    async def _report(self, node: str, url: str, results: list[Result]) -> int:
+        try:
+            _, ack = await self.client.call(url, "result", ResultBatch(results=results), ResultAck, node_id=node)
+        except PeerError as err:
+            log.debug("origin %s did not take %d results yet: %s", node[:12], len(results), err)
+            return 0
+        await self.core.db.write(lambda conn: fq.acknowledge(conn, node, ack.acknowledged))
+        return len(ack.acknowledged)
+
+    # --- leaving -------------------------------------------------------------------------
+    async def hand_back(self) -> tuple[int, int]:
+        """Stop taking work; queued copies are removed and returned to their origins."""
+        self.accepting = False
+        handed = await self.core.db.write(fq.hand_back)
+        by_origin: dict[tuple[str, str], list[Result]] = collections.defaultdict(list)
+        for row in handed:
+            by_origin[(row.origin_node, row.origin_url)].append(Result(origin_processid=row.origin_processid, state=CANCELLED, remote_processid=row.processid))
+        returned = 0
+        for (node, url), results in by_origin.items():
+            for _ in range(3):
+                try:
+                    await self.client.call(url, "result", ResultBatch(results=results), ResultAck, node_id=node)
+                    returned += len(results)
+                    break
+                except PeerError:
+                    await asyncio.sleep(0.2)
+        return len(handed), returned
+
+    async def close(self) -> None:
+        await self.starts.close()
