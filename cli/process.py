@@ -38,7 +38,7 @@ def get(
     with Client(_url(url), prvkey) as client:
         try:
             process = client.get_process(processid)
-            node = _runs_at(client, process.assignedexecutorid, process.spec.conditions.colonyname)
+            node = _runs_at(client, process.assignedexecutorid, process.spec.conditions.colonyname, process.processid)
         except RPCError as err:
             _fail(f"{err.status}: {err.message}")
         except OSError as err:
@@ -66,8 +66,10 @@ def get(
     output.out.print(table)
 
 
-def _runs_at(client: object, assignee: str, colonyname: str) -> str:
-    """`node:<id>` when the assignee is not an executor of the colony here (a forwarded process)."""
+def _runs_at(client: object, assignee: str, colonyname: str, processid: str = "") -> str:
+    """Where a forwarded process is ("waiting at node <id> (<url>)" / "running at …"); "" when the
+    assignee is an executor of the colony here."""
+    from colonies import messages
     from colonies.wire import RPCError
 
     if not assignee:
@@ -76,6 +78,14 @@ def _runs_at(client: object, assignee: str, colonyname: str) -> str:
         client.get_executor_by_id(colonyname, assignee)  # type: ignore[attr-defined]
         return ""
     except RPCError as err:
-        if err.status == 404:
-            return f"node:{assignee}"
-        raise
+        if err.status != 404:
+            raise
+    try:
+        _, payload = client.rpc(messages.NodeProcessMsg(msgtype="nodeprocessmsg", processid=processid), None)  # type: ignore[attr-defined]
+    except RPCError:
+        return f"node:{assignee}"
+    peer = msgspec.json.decode(payload).get("runsat")
+    if not peer:
+        return f"node:{assignee}"
+    unreachable = "" if peer.get("reachable", True) else ", not answering"
+    return f"{peer['state']} at node {peer['nodeid']} ({peer['apiurl']}{unreachable})"

@@ -361,5 +361,9 @@ class NodePeersMsg(Msg):
     executortype: str = ""
 
 
+class NodeProcessMsg(Msg):
+    processid: str = ""
+
+
 class NodeLeaveMsg(Msg):
     wait: Int64 = 60  # seconds to let running forwarded work finish

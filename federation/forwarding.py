@@ -69,6 +69,7 @@ class Federation:
         self._tasks = []
         await self.origin.close()
         await self.receiver.close()
+        await self.cache.close()
         if self.dht is not None:
             await self.dht.stop(withdraw=True)
         await self.client.close()

@@ -16,6 +16,7 @@ from colonies.federation.messages import Lookup, Message, Provider
 T = TypeVar("T")
 
 REQUEST_TIMEOUT = 5.0
+LOOKUP_TIMEOUT = 1.5  # a peer that cannot say what it runs within this is left out of the answer
 
 
 class PeerError(Exception):
@@ -58,9 +59,10 @@ class PeerClient:
         me = self.identity
         body = envelope.build(payloadtype, message, me.prvkey, me.cert, to=node_id)
         started = time.monotonic()
-        limit = aiohttp.ClientTimeout(total=timeout) if timeout is not None else None
+        # no `timeout` argument at all means the session's; an explicit None would mean none
+        limit = {"timeout": aiohttp.ClientTimeout(total=timeout)} if timeout is not None else {}
         try:
-            async with self._http().post(url.rstrip("/") + "/federation", data=body, timeout=limit) as response:
+            async with self._http().post(url.rstrip("/") + "/federation", data=body, **limit) as response:
                 raw = await response.read()
                 status = response.status
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
@@ -94,7 +96,7 @@ class PeerQuery:
         if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
             return cached[1]
         replies = await asyncio.gather(
-            *(self.client.call(url, "lookup", Lookup(colonyname=colonyname, executortype=executortype), Provider) for url in self.urls),
+            *(self.client.call(url, "lookup", Lookup(colonyname=colonyname, executortype=executortype), Provider, timeout=LOOKUP_TIMEOUT) for url in self.urls),
             return_exceptions=True,
         )
         found = []

@@ -7,10 +7,15 @@ peer invalidate a key at once. Concurrent lookups of one key share one crawl.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Protocol
 
 from colonies.federation.messages import Provider
+
+log = logging.getLogger(__name__)
+
+STALE_FACTOR = 5  # a set of providers up to this many lifetimes old is served while it is refreshed
 
 
 class ProviderSource(Protocol):
@@ -25,6 +30,7 @@ class ProviderCache:
         self._entries: dict[tuple[str, str], tuple[float, list[Provider]]] = {}
         self._inflight: dict[tuple[str, str], asyncio.Future[list[Provider]]] = {}
         self.lookups = 0  # crawls actually made (for tests and figures)
+        self._background: set[asyncio.Task[None]] = set()
 
     def cached(self, colonyname: str, executortype: str) -> list[Provider] | None:
         entry = self._entries.get((colonyname, executortype))
@@ -40,8 +46,18 @@ class ProviderCache:
             return found
         key = (colonyname, executortype)
         pending = self._inflight.get(key)
+        stale = self._entries.get(key)
+        if stale is not None and stale[1] and time.monotonic() - stale[0] < STALE_FACTOR * self.hit_ttl:
+            # a recent set of providers is served while a fresh one is fetched (no pass waits on it)
+            if pending is None:
+                self._refresh(key)
+            return stale[1]
         if pending is not None:
             return await asyncio.shield(pending)
+        return await self._fetch(key)
+
+    async def _fetch(self, key: tuple[str, str]) -> list[Provider]:
+        colonyname, executortype = key
         future: asyncio.Future[list[Provider]] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
@@ -50,12 +66,26 @@ class ProviderCache:
             self._entries[key] = (time.monotonic(), providers)
             future.set_result(providers)
             return providers
-        except BaseException as err:
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as err:
             future.set_exception(err)
             future.exception()  # retrieved: a failed shared lookup is not an unhandled error
             raise
         finally:
             del self._inflight[key]
+
+    def _refresh(self, key: tuple[str, str]) -> None:
+        async def fetch() -> None:
+            try:
+                await self._fetch(key)
+            except Exception as err:  # a failed refresh leaves the stale set to expire
+                log.debug("provider refresh for %s failed: %s", key, err)
+
+        task = asyncio.ensure_future(fetch())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def update(self, provider: Provider) -> None:
         """A fresher offer from the provider itself (a heartbeat or lookup reply)."""
@@ -72,3 +102,8 @@ class ProviderCache:
             return
         for key in [k for k in self._entries if k[0] == colonyname and (executortype is None or k[1] == executortype)]:
             del self._entries[key]
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)

@@ -9,13 +9,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import BigInteger, Boolean, Column, Index, String, Table, Text, delete, exists, func, insert, select, update
+from sqlalchemy import BigInteger, Boolean, Column, Index, String, Table, Text, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from colonies.federation.messages import Result
 from colonies.models import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING
 from colonies.node.store import processes as pq
 from colonies.node.store import workflows as wq
+from colonies.node.store.prepared import Prepared
 from colonies.node.store.processes import ProcessRecord
 from colonies.node.store.schema import metadata, processes
 
@@ -102,25 +103,37 @@ def running_count(conn: Connection, colonyname: str, executortype: str) -> int:
     return _capped_count(conn, P.colonyname == colonyname, P.executortype == executortype, P.state == RUNNING)
 
 
+_claim_for_peer = Prepared(
+    update(processes)
+    .where(P.processid == bindparam("b_processid"), P.state == WAITING, P.waitforparents == False)  # noqa: E712
+    .values(state=RUNNING, isassigned=True, assignedexecutorid=bindparam("b_peer"), starttime=bindparam("b_now"), endtime=0)
+    .returning(*processes.c)
+)
+_insert_outbound = Prepared(insert(outbound))
+_set_remote_id = Prepared(
+    update(outbound)
+    .where(O.processid == bindparam("b_processid"), O.peer_node == bindparam("b_peer"))
+    .values(remote_processid=bindparam("b_remote"))
+)
+_grant = Prepared(update(outbound).where(O.processid == bindparam("b_processid")).values(started=bindparam("b_now"), lease_expires=bindparam("b_lease")))
+_insert_inbound = Prepared(insert(inbound))
+
+
 def claim_for_peers(conn: Connection, assignments: Sequence[tuple[str, str, str]], now: int) -> list[ProcessRecord]:
     """WAITING → RUNNING at a peer (the peer's node id as the assignee) with an outbound row, for
     each (processid, peer node, peer url); what was taken meanwhile is skipped. The claimed
     records first, then what their change caused in workflows."""
     claimed: list[ProcessRecord] = []
+    rows = []
     for processid, peer_node, peer_url in assignments:
-        row = conn.execute(
-            update(processes)
-            .where(P.processid == processid, P.state == WAITING, P.waitforparents == False)  # noqa: E712
-            .values(state=RUNNING, isassigned=True, assignedexecutorid=peer_node, starttime=now, endtime=0)
-            .returning(P.processid)
-        ).first()
+        row = _claim_for_peer.first(conn, {"b_processid": processid, "b_peer": peer_node, "b_now": now})
         if row is None:
             continue
-        conn.execute(delete(outbound).where(O.processid == processid))
-        conn.execute(insert(outbound).values(processid=processid, peer_node=peer_node, peer_url=peer_url, forwarded=now, lease_expires=0, started=0))
-        record = pq.get_record(conn, processid)
-        if record is not None:
-            claimed.append(record)
+        claimed.append(pq.record_from_row(row) if not row["hasattributes"] else pq.get_record(conn, processid))  # type: ignore[arg-type]
+        rows.append({"processid": processid, "peer_node": peer_node, "peer_url": peer_url, "remote_processid": "", "forwarded": now, "lease_expires": 0, "started": 0})
+    if rows:
+        conn.execute(delete(outbound).where(O.processid.in_([r["processid"] for r in rows])))
+        _insert_outbound.run_many(conn, rows)
     return wq.changed_many(conn, claimed, now)
 
 
@@ -130,8 +143,7 @@ def forwards_of(conn: Connection, processids: Sequence[str]) -> dict[str, tuple[
 
 
 def set_remote_ids(conn: Connection, peer_node: str, ids: Iterable[tuple[str, str]]) -> None:
-    for processid, remote in ids:
-        conn.execute(update(outbound).where(O.processid == processid, O.peer_node == peer_node).values(remote_processid=remote))
+    _set_remote_id.run_many(conn, [{"b_processid": pid, "b_peer": peer_node, "b_remote": remote} for pid, remote in ids])
 
 
 # --- origin: what peers hold ----------------------------------------------------------------
@@ -165,10 +177,9 @@ def grant_starts(conn: Connection, peer_node: str, origin_processids: Sequence[s
         )
     }
     granted = [pid for pid in origin_processids if pid in rows]
-    for pid in granted:
-        maxexec = rows[pid].maxexectime
-        lease = now + maxexec * NS if maxexec > 0 else 0
-        conn.execute(update(outbound).where(O.processid == pid).values(started=now, lease_expires=lease))
+    leases = [{"b_processid": pid, "b_now": now, "b_lease": now + rows[pid].maxexectime * NS if rows[pid].maxexectime > 0 else 0} for pid in granted]
+    if leases:
+        _grant.run_many(conn, leases)
     return granted, [pid for pid in origin_processids if pid not in rows]
 
 
@@ -223,16 +234,17 @@ def apply_results(conn: Connection, sender: str, results: Sequence[Result], now:
         for r in conn.execute(select(O.processid).where(O.processid.in_([x.origin_processid for x in results]), O.peer_node == sender))
     }
     changed: list[ProcessRecord | None] = []
-    for result in results:
+    taken = [r for r in results if r.origin_processid in held and r.state in TERMINAL]
+    if taken:
+        conn.execute(delete(outbound).where(O.processid.in_([r.origin_processid for r in taken])))
+    for result in taken:
         pid = result.origin_processid
-        if pid not in held or result.state not in TERMINAL:
+        if pid not in held:
             continue
         held.discard(pid)  # a result listed twice is taken once
-        conn.execute(delete(outbound).where(O.processid == pid))
-        if not _runs_at(conn, pid, sender):
-            continue
         if result.state == CANCELLED:  # handed back (the peer leaves, or its copy was cancelled there)
-            changed.append(pq.release(conn, processid=pid, now=now, count_retry=False))
+            if _runs_at(conn, pid, sender):
+                changed.append(pq.release(conn, processid=pid, now=now, count_retry=False))
         elif result.state == SUCCESS:
             changed.append(pq.close(conn, processid=pid, executorid=sender, state=SUCCESS, now=now, output=_json.encode(result.output)))
         else:
@@ -267,20 +279,22 @@ def accept_forwards(conn: Connection, origin_node: str, origin_url: str, rows: S
     existing = inbound_copies(conn, origin_node, [origin for _, _, origin in rows])
     ids: dict[str, str] = {}
     created: list[ProcessRecord] = []
+    replaced: list[str] = []
+    links = []
     for row, attrs, origin_processid in rows:
         copy = existing.get(origin_processid)
         if copy is not None and copy.state in (WAITING, RUNNING):
             ids[origin_processid] = copy.processid
             continue
         if copy is not None:
-            conn.execute(delete(inbound).where(I.processid == copy.processid))
+            replaced.append(copy.processid)
         created.append(pq.insert_process(conn, row, attrs))
-        conn.execute(
-            insert(inbound).values(
-                processid=row["processid"], origin_node=origin_node, origin_processid=origin_processid, origin_url=origin_url, reported=False, received=now
-            )
-        )
+        links.append({"processid": row["processid"], "origin_node": origin_node, "origin_processid": origin_processid, "origin_url": origin_url, "reported": False, "received": now})
         ids[origin_processid] = row["processid"]
+    if replaced:
+        conn.execute(delete(inbound).where(I.processid.in_(replaced)))
+    if links:
+        _insert_inbound.run_many(conn, links)
     return ids, created
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from colonies.messages import NodeLeaveMsg, NodePeersMsg, NodeStatusMsg
+from colonies.messages import NodeLeaveMsg, NodePeersMsg, NodeProcessMsg, NodeStatusMsg
+from colonies.node.store import processes as pq
 from colonies.node.rpc import Call, rpc
 from colonies.wire import RPCError
 
@@ -26,6 +27,18 @@ async def status(call: Call, msg: NodeStatusMsg) -> dict[str, Any]:
 @rpc("nodepeersmsg", NodePeersMsg)
 async def peers(call: Call, msg: NodePeersMsg) -> list[dict[str, Any]]:
     return await _federation(call).peers(msg.colonyname, msg.executortype)
+
+
+@rpc("nodeprocessmsg", NodeProcessMsg)
+async def where(call: Call, msg: NodeProcessMsg) -> dict[str, Any]:
+    """Where a process of the caller's colony runs: here, or waiting / running at a peer."""
+    record = await call.node.db.read(lambda conn: pq.get_record(conn, msg.processid))
+    if record is None:
+        raise RPCError(404, f"Process with id {msg.processid} not found")
+    call.require_member(record.colonyname)
+    federation = call.node.federation
+    peer = await federation.where(msg.processid) if federation is not None else None
+    return {"processid": msg.processid, "runsat": peer}
 
 
 @rpc("nodeleavemsg", NodeLeaveMsg)

@@ -34,11 +34,12 @@ def dev_federation_node(tmp_path: Path, name: str, port: int, peers: list[int], 
     return running
 
 
-def spawn_dev_node(tmp_path: Path, port: int, peers: list[int]) -> subprocess.Popen[bytes]:
+def spawn_dev_node(tmp_path: Path, port: int, peers: list[int], name: str = "spawned") -> subprocess.Popen[bytes]:
+    """A dev federation node in its own process (so that it can be stopped, killed, restarted)."""
     command = [
         sys.executable, "-m", "colonies.cli", "dev",
         "--port", str(port),
-        "--data-dir", str(tmp_path / "spawned"),
+        "--data-dir", str(tmp_path / name),
         "--peers", ",".join(f"http://127.0.0.1:{p}" for p in peers),
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
