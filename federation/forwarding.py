@@ -139,7 +139,7 @@ class Federation:
         handed, returned = await self.receiver.hand_back()
         deadline = time.monotonic() + wait_seconds
         while True:
-            await self.receiver.report_once()
+            await self.receiver.report_once(scan=True)
             running = await self.core.db.read(fq.inbound_running)
             if not running or time.monotonic() >= deadline:
                 return {"handedback": handed, "acknowledged": returned, "running": running}

@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 FORWARD_BATCH = 256  # processes of one type claimed per pass
 HELD_LIMIT = 20_000  # outbound rows listed in one round of heartbeats
 REFUSED_SECONDS = 5.0  # a peer that refused or failed a forward is skipped this long
-FORWARD_GRACE = 10.0  # a forward older than this that the peer does not know was lost
+FORWARD_GRACE = 10.0
+CLEAN_EVERY = 10  # heartbeat rounds between sweeps for bookkeeping of processes gone here  # a forward older than this that the peer does not know was lost
 
 
 @dataclass
@@ -79,6 +80,7 @@ class Origin:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.forwarder: Coalescer[tuple[str, str], Forward, Accepted] = Coalescer(self._send_forwards)
         self.heartbeat_now = asyncio.Event()
+        self._beats = 0
 
     # --- forwarding ---------------------------------------------------------------------
     async def forward_once(self) -> int:
@@ -213,7 +215,9 @@ class Origin:
             for node, ids in held.items():
                 health = self.health.get(node)
                 self.revoke(node, health.url if health else "", ids)
-        held_rows = await self.core.db.write(lambda conn: fq.held_by_peers(conn, HELD_LIMIT))
+        self._beats += 1
+        clean = self._beats % CLEAN_EVERY == 0
+        held_rows = await self.core.db.write(lambda conn: fq.held_by_peers(conn, HELD_LIMIT, clean=clean))
         complete = sum(len(rows) for rows in held_rows.values()) < HELD_LIMIT
         peers = set(held_rows) | set(self._revoked)
         await asyncio.gather(*(self._heartbeat(node, held_rows.get(node, []), complete) for node in peers))

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 INITIATOR_PREFIX = "node:"
 REPORT_BATCH = 500
+STORE_SCAN_SECONDS = 5.0  # unacknowledged results are looked for in the store this often
 REVOKE_GRACE = 10.0  # a copy younger than this is not revoked by its absence from a heartbeat
 START_ATTEMPTS = 2
 _json = msgspec.json.Encoder()
@@ -60,6 +61,11 @@ class Receiver:
         self.accepting = True
         self.report_now = asyncio.Event()
         self.starts: Coalescer[tuple[str, str], str, bool] = Coalescer(self._ask_starts)
+        # local process id → (origin node, origin URL, origin process id) of copies taken in since
+        # this node started (older ones are read from the store)
+        self._links: dict[str, tuple[str, str, str]] = {}
+        self._pending: dict[tuple[str, str], dict[str, Result]] = collections.defaultdict(dict)
+        self._next_scan = 0.0
 
     # --- forwards in ----------------------------------------------------------------------
     async def accept(self, origin: Certificate, batch: ForwardBatch) -> ForwardBatchReply:
@@ -92,6 +98,7 @@ class Receiver:
                 self.core.events.publish(record)
             for pid, local in ids.items():
                 answers[pid] = Accepted(origin_processid=pid, processid=local)
+                self._links[local] = (origin.node_id, origin.api_url, pid)
         return ForwardBatchReply(accepted=[answers[f.origin_processid] for f in batch.forwards if f.origin_processid in answers])
 
     # --- starting: at most one execution ---------------------------------------------------
@@ -101,22 +108,32 @@ class Receiver:
         if not record.process.initiatorname.startswith(INITIATOR_PREFIX):
             return True
         pid = record.process.processid
-        row = await self.core.db.read(lambda conn: fq.inbound_of_process(conn, pid))
-        if row is None:
+        link = await self._link(pid)
+        if link is None:
             return True
+        origin_node, origin_url, origin_processid = link
         granted = False
         for attempt in range(START_ATTEMPTS):
             try:
-                granted = await self.starts.call((row.origin_node, row.origin_url), row.origin_processid)
+                granted = await self.starts.call((origin_node, origin_url), origin_processid)
                 break
             except PeerError as err:
                 if attempt + 1 == START_ATTEMPTS:
-                    log.warning("origin %s did not answer a start request (%s): dropping its copy %s", row.origin_node[:12], err, pid)
+                    log.warning("origin %s did not answer a start request (%s): dropping its copy %s", origin_node[:12], err, pid)
                 else:
                     await asyncio.sleep(0.2)
         if not granted:
             await self.drop([pid])
         return granted
+
+    async def _link(self, processid: str) -> tuple[str, str, str] | None:
+        link = self._links.get(processid)
+        if link is None:
+            row = await self.core.db.read(lambda conn: fq.inbound_of_process(conn, processid))
+            if row is None:
+                return None
+            link = self._links[processid] = (row.origin_node, row.origin_url, row.origin_processid)
+        return link
 
     async def _ask_starts(self, key: tuple[str, str], origin_processids: list[str]) -> list[bool]:
         node, url = key
@@ -126,6 +143,8 @@ class Receiver:
 
     async def drop(self, processids: list[str]) -> None:
         now = time.time_ns()
+        for pid in processids:
+            self._links.pop(pid, None)
         cancelled = await self.core.db.write(lambda conn: fq.drop_copies(conn, processids, now))
         for record in cancelled:
             self.core.events.publish(record)
@@ -199,16 +218,28 @@ class Receiver:
 
     # --- results back ------------------------------------------------------------------------
     def process_ended(self, record: ProcessRecord) -> None:
-        if record.process.initiatorname.startswith(INITIATOR_PREFIX):
-            self.report_now.set()
+        """A copy ended here: its result goes to the origin with the next report."""
+        if not record.process.initiatorname.startswith(INITIATOR_PREFIX):
+            return
+        link = self._links.get(record.process.processid)
+        if link is not None:
+            node, url, origin_processid = link
+            process = record.process
+            self._pending[(node, url)][origin_processid] = Result(
+                origin_processid=origin_processid, state=record.state, output=_values(process.output), errors=_values(process.errors), remote_processid=process.processid
+            )
+        self.report_now.set()
 
-    async def report_once(self) -> int:
-        """Tell origins about forwarded processes that ended here (until acknowledged)."""
-        rows = await self.core.db.read(lambda conn: fq.ended_unreported(conn, REPORT_BATCH))
-        by_origin: dict[tuple[str, str], list[Result]] = collections.defaultdict(list)
-        for row, result in rows:
-            by_origin[(row.origin_node, row.origin_url)].append(result)
-        done = await asyncio.gather(*(self._report(node, url, results) for (node, url), results in by_origin.items()))
+    async def report_once(self, *, scan: bool = False) -> int:
+        """Tell origins about forwarded processes that ended here (until acknowledged): what ended
+        since the last report, and now and then (or with `scan`) whatever the store still holds
+        unacknowledged."""
+        pending, self._pending = self._pending, collections.defaultdict(dict)
+        if scan or time.monotonic() >= self._next_scan:
+            self._next_scan = time.monotonic() + STORE_SCAN_SECONDS
+            for row, result in await self.core.db.read(lambda conn: fq.ended_unreported(conn, REPORT_BATCH)):
+                pending[(row.origin_node, row.origin_url)].setdefault(row.origin_processid, result)
+        done = await asyncio.gather(*(self._report(node, url, list(results.values())) for (node, url), results in pending.items() if results))
         return sum(done)
 
     async def _report(self, node: str, url: str, results: list[Result]) -> int:
@@ -216,8 +247,15 @@ class Receiver:
             _, ack = await self.client.call(url, "result", ResultBatch(results=results), ResultAck, node_id=node)
         except PeerError as err:
             log.debug("origin %s did not take %d results yet: %s", node[:12], len(results), err)
+            retry = self._pending[(node, url)]
+            for result in results:
+                retry.setdefault(result.origin_processid, result)
             return 0
         await self.core.db.write(lambda conn: fq.acknowledge(conn, node, ack.acknowledged))
+        taken = set(ack.acknowledged)
+        for result in results:
+            if result.origin_processid in taken:
+                self._links.pop(result.remote_processid, None)
         return len(ack.acknowledged)
 
     # --- leaving -------------------------------------------------------------------------
@@ -241,3 +279,11 @@ class Receiver:
 
     async def close(self) -> None:
         await self.starts.close()
+
+
+def _values(value: Any) -> list[Any]:
+    """A process's output or errors as a list (the wire model keeps them as raw JSON)."""
+    if isinstance(value, msgspec.Raw):
+        decoded = msgspec.json.decode(value) if len(value) else []
+        return decoded if isinstance(decoded, list) else []
+    return list(value or [])

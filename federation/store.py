@@ -18,7 +18,8 @@ from colonies.node.store import processes as pq
 from colonies.node.store import workflows as wq
 from colonies.node.store.prepared import Prepared
 from colonies.node.store.processes import ProcessRecord
-from colonies.node.store.schema import metadata, processes
+# `assignable` is literal SQL so that the planner can use the partial assign index
+from colonies.node.store.schema import assignable, metadata, processes
 
 NS = 1_000_000_000
 
@@ -61,48 +62,91 @@ COUNT_CAP = 100_000  # counts shown in status stop here
 _json = msgspec.json.Encoder()
 
 
-def _capped_count(conn: Connection, *where: Any) -> int:
+def _ids(name: str = "ids") -> Any:
+    return bindparam(name, expanding=True)
+
+
+def _param(name: str) -> Any:
+    return bindparam(name)
+
+
+# Statements are built once: SQLAlchemy then only looks up their compiled form, which on these
+# paths costs a fraction of building the statement again on every call.
+def _capped(*where: Any) -> Any:
     inner = select(P.processid).where(*where).limit(COUNT_CAP).subquery()
-    return int(conn.execute(select(func.count()).select_from(inner)).scalar() or 0)
+    return select(func.count()).select_from(inner)
 
 
-# --- origin: what to forward ----------------------------------------------------------------
-def waiting_types(conn: Connection, colonyname: str, limit: int = 1000) -> list[str]:
-    """Executor types with assignable waiting processes, by skipping through the assign index
-    (one index seek per type, however many processes wait)."""
-    types: list[str] = []
-    after = None
-    while len(types) < limit:
-        query = select(P.executortype).where(P.colonyname == colonyname, P.state == WAITING, P.waitforparents == False)  # noqa: E712
-        if after is not None:
-            query = query.where(P.executortype > after)
-        after = conn.execute(query.order_by(P.executortype).limit(1)).scalar()
-        if after is None:
-            break
-        types.append(after)
-    return types
-
-
-def candidates(conn: Connection, colonyname: str, executortype: str, limit: int) -> list[str]:
-    """The oldest assignable processes of one type, except work forwarded here (no multi-hop)."""
-    forwarded_in = exists().where(I.processid == P.processid)
-    rows = conn.execute(
-        select(P.processid)
-        .where(P.colonyname == colonyname, P.executortype == executortype, P.state == WAITING, P.waitforparents == False, ~forwarded_in)  # noqa: E712
-        .order_by(P.prioritytime)
-        .limit(limit)
+_waiting_count = _capped(P.colonyname == _param("colony"), P.executortype == _param("type"), assignable)
+_running_count = _capped(P.colonyname == _param("colony"), P.executortype == _param("type"), P.state == RUNNING)
+_first_type = select(P.executortype).where(P.colonyname == _param("colony"), assignable).order_by(P.executortype).limit(1)
+_next_type = (
+    select(P.executortype).where(P.colonyname == _param("colony"), assignable, P.executortype > _param("after")).order_by(P.executortype).limit(1)
+)
+_candidates = (
+    select(P.processid)
+    .where(P.colonyname == _param("colony"), P.executortype == _param("type"), assignable, ~exists().where(I.processid == P.processid))
+    .order_by(P.prioritytime)
+    .limit(_param("limit"))
+)
+_forwards_of = select(P.processid, P.spec, P.input).where(P.processid.in_(_ids()))
+_held = (
+    select(O.processid, O.peer_node, O.peer_url, O.remote_processid, O.forwarded, O.started, O.lease_expires, P.colonyname, P.executortype)
+    .select_from(outbound.join(processes, P.processid == O.processid))
+    .where(P.state == RUNNING, P.assignedexecutorid == O.peer_node)
+    .order_by(O.forwarded)
+    .limit(_param("limit"))
+)
+_orphans = delete(outbound).where(
+    O.processid.in_(
+        select(O.processid)
+        .where(~exists().where(P.processid == O.processid, P.state == RUNNING, P.assignedexecutorid == O.peer_node))
+        .limit(1000)
+        .scalar_subquery()
     )
-    return [r[0] for r in rows]
-
-
-def waiting_count(conn: Connection, colonyname: str, executortype: str) -> int:
-    return _capped_count(conn, P.colonyname == colonyname, P.executortype == executortype, P.state == WAITING, P.waitforparents == False)  # noqa: E712
-
-
-def running_count(conn: Connection, colonyname: str, executortype: str) -> int:
-    return _capped_count(conn, P.colonyname == colonyname, P.executortype == executortype, P.state == RUNNING)
-
-
+)
+_grantable = (
+    select(O.processid, P.maxexectime)
+    .select_from(outbound.join(processes, P.processid == O.processid))
+    .where(O.processid.in_(_ids()), O.peer_node == _param("peer"), P.state == RUNNING, P.assignedexecutorid == _param("peer"))
+)
+_mark_started = update(outbound).where(O.processid.in_(_ids()), O.peer_node == _param("peer"), O.started == 0).values(started=_param("now"))
+_held_by = select(O.processid).where(O.processid.in_(_ids()), O.peer_node == _param("peer"))
+_held_unstarted_by = select(O.processid).where(O.processid.in_(_ids()), O.peer_node == _param("peer"), O.started == 0)
+_outbound_of = select(O.processid, O.peer_node).where(O.processid.in_(_ids()))
+_delete_outbound = delete(outbound).where(O.processid.in_(_ids()))
+_runs_at_peer = select(P.processid).where(P.processid.in_(_ids()), P.state == RUNNING, P.assignedexecutorid == _param("peer"))
+_where = select(O.peer_node, O.peer_url, O.started, O.remote_processid).where(O.processid == _param("pid"))
+_copies = (
+    select(I.processid, I.origin_processid, P.state)
+    .select_from(inbound.outerjoin(processes, P.processid == I.processid))
+    .where(I.origin_node == _param("origin"), I.origin_processid.in_(_ids()))
+)
+_inbound_of = select(inbound).where(I.processid == _param("pid"))
+_copies_of_origin = (
+    select(I.processid, I.origin_processid, I.received, P.state)
+    .select_from(inbound.outerjoin(processes, P.processid == I.processid))
+    .where(I.origin_node == _param("origin"))
+    .limit(_param("limit"))
+)
+_states = select(P.processid, P.state).where(P.processid.in_(_ids()))
+_delete_inbound = delete(inbound).where(I.processid.in_(_ids()))
+_ended_columns = (I.processid, I.origin_node, I.origin_url, I.origin_processid, P.state, P.output, P.errors)
+_ended = (
+    select(*_ended_columns)
+    .select_from(inbound.join(processes, P.processid == I.processid))
+    .where(P.state.in_(TERMINAL))
+    .order_by(P.endtime)
+    .limit(_param("limit"))
+)
+_ended_of = (
+    select(*_ended_columns)
+    .select_from(inbound.join(processes, P.processid == I.processid))
+    .where(P.state.in_(TERMINAL), I.origin_node == _param("origin"), I.origin_processid.in_(_ids()))
+    .order_by(P.endtime)
+    .limit(_param("limit"))
+)
+_acknowledge = delete(inbound).where(I.origin_node == _param("origin"), I.origin_processid.in_(_ids()))
 _claim_for_peer = Prepared(
     update(processes)
     .where(P.processid == bindparam("b_processid"), P.state == WAITING, P.waitforparents == False)  # noqa: E712
@@ -119,6 +163,31 @@ _grant = Prepared(update(outbound).where(O.processid == bindparam("b_processid")
 _insert_inbound = Prepared(insert(inbound))
 
 
+# --- origin: what to forward ----------------------------------------------------------------
+def waiting_types(conn: Connection, colonyname: str, limit: int = 1000) -> list[str]:
+    """Executor types with assignable waiting processes, by skipping through the assign index
+    (one index seek per type, however many processes wait)."""
+    types: list[str] = []
+    after = conn.execute(_first_type, {"colony": colonyname}).scalar()
+    while after is not None and len(types) < limit:
+        types.append(after)
+        after = conn.execute(_next_type, {"colony": colonyname, "after": after}).scalar()
+    return types
+
+
+def candidates(conn: Connection, colonyname: str, executortype: str, limit: int) -> list[str]:
+    """The oldest assignable processes of one type, except work forwarded here (no multi-hop)."""
+    return [r[0] for r in conn.execute(_candidates, {"colony": colonyname, "type": executortype, "limit": limit})]
+
+
+def waiting_count(conn: Connection, colonyname: str, executortype: str) -> int:
+    return int(conn.execute(_waiting_count, {"colony": colonyname, "type": executortype}).scalar() or 0)
+
+
+def running_count(conn: Connection, colonyname: str, executortype: str) -> int:
+    return int(conn.execute(_running_count, {"colony": colonyname, "type": executortype}).scalar() or 0)
+
+
 def claim_for_peers(conn: Connection, assignments: Sequence[tuple[str, str, str]], now: int) -> list[ProcessRecord]:
     """WAITING → RUNNING at a peer (the peer's node id as the assignee) with an outbound row, for
     each (processid, peer node, peer url); what was taken meanwhile is skipped. The claimed
@@ -132,13 +201,13 @@ def claim_for_peers(conn: Connection, assignments: Sequence[tuple[str, str, str]
         claimed.append(pq.record_from_row(row) if not row["hasattributes"] else pq.get_record(conn, processid))  # type: ignore[arg-type]
         rows.append({"processid": processid, "peer_node": peer_node, "peer_url": peer_url, "remote_processid": "", "forwarded": now, "lease_expires": 0, "started": 0})
     if rows:
-        conn.execute(delete(outbound).where(O.processid.in_([r["processid"] for r in rows])))
+        conn.execute(_delete_outbound, {"ids": [r["processid"] for r in rows]})
         _insert_outbound.run_many(conn, rows)
     return wq.changed_many(conn, claimed, now)
 
 
 def forwards_of(conn: Connection, processids: Sequence[str]) -> dict[str, tuple[bytes, list[Any]]]:
-    rows = conn.execute(select(P.processid, P.spec, P.input).where(P.processid.in_(processids)))
+    rows = conn.execute(_forwards_of, {"ids": list(processids)})
     return {r.processid: (r.spec.encode(), msgspec.json.decode(r.input)) for r in rows}
 
 
@@ -147,19 +216,12 @@ def set_remote_ids(conn: Connection, peer_node: str, ids: Iterable[tuple[str, st
 
 
 # --- origin: what peers hold ----------------------------------------------------------------
-def held_by_peers(conn: Connection, limit: int) -> dict[str, list[Any]]:
-    """Outbound rows per peer whose process still runs there (orphans removed on the way)."""
-    held = conn.execute(
-        select(O.processid, O.peer_node, O.peer_url, O.remote_processid, O.forwarded, O.started, O.lease_expires, P.colonyname, P.executortype)
-        .select_from(outbound.join(processes, P.processid == O.processid))
-        .where(P.state == RUNNING, P.assignedexecutorid == O.peer_node)
-        .order_by(O.forwarded)
-        .limit(limit)
-    ).all()
-    orphans = select(O.processid).where(
-        ~exists().where(P.processid == O.processid, P.state == RUNNING, P.assignedexecutorid == O.peer_node)
-    )
-    conn.execute(delete(outbound).where(O.processid.in_(orphans.limit(1000).scalar_subquery())))
+def held_by_peers(conn: Connection, limit: int, *, clean: bool = False) -> dict[str, list[Any]]:
+    """Outbound rows per peer whose process still runs there; with `clean`, rows whose process
+    ended or went (removed with its colony, say) are deleted on the way."""
+    held = conn.execute(_held, {"limit": limit}).all()
+    if clean:
+        conn.execute(_orphans)
     by_peer: dict[str, list[Any]] = collections.defaultdict(list)
     for row in held:
         by_peer[row.peer_node].append(row)
@@ -168,16 +230,9 @@ def held_by_peers(conn: Connection, limit: int) -> dict[str, list[Any]]:
 
 def grant_starts(conn: Connection, peer_node: str, origin_processids: Sequence[str], now: int, running_lease_ns: int) -> tuple[list[str], list[str]]:
     """The peer asks to start these: granted while this node still holds the peer responsible."""
-    rows = {
-        r.processid: r
-        for r in conn.execute(
-            select(O.processid, O.started, P.maxexectime)
-            .select_from(outbound.join(processes, P.processid == O.processid))
-            .where(O.processid.in_(origin_processids), O.peer_node == peer_node, P.state == RUNNING, P.assignedexecutorid == peer_node)
-        )
-    }
+    rows = {r.processid: r.maxexectime for r in conn.execute(_grantable, {"ids": list(origin_processids), "peer": peer_node})}
     granted = [pid for pid in origin_processids if pid in rows]
-    leases = [{"b_processid": pid, "b_now": now, "b_lease": now + rows[pid].maxexectime * NS if rows[pid].maxexectime > 0 else 0} for pid in granted]
+    leases = [{"b_processid": pid, "b_now": now, "b_lease": now + rows[pid] * NS if rows[pid] > 0 else 0} for pid in granted]
     if leases:
         _grant.run_many(conn, leases)
     return granted, [pid for pid in origin_processids if pid not in rows]
@@ -185,32 +240,30 @@ def grant_starts(conn: Connection, peer_node: str, origin_processids: Sequence[s
 
 def mark_started(conn: Connection, peer_node: str, processids: Sequence[str], now: int) -> None:
     """The peer says these run (a start we granted whose reply it may have missed)."""
-    conn.execute(
-        update(outbound).where(O.processid.in_(processids), O.peer_node == peer_node, O.started == 0).values(started=now)
-    )
+    conn.execute(_mark_started, {"ids": list(processids), "peer": peer_node, "now": now})
+
+
+def _running_at(conn: Connection, peer_node: str, processids: Sequence[str]) -> set[str]:
+    return {r[0] for r in conn.execute(_runs_at_peer, {"ids": list(processids), "peer": peer_node})}
 
 
 def take_back(conn: Connection, peer_node: str, processids: Sequence[str], now: int, *, unstarted_only: bool) -> tuple[list[ProcessRecord], list[str]]:
     """These go back into our queue (not counted as a retry); the records to publish and the ids
     taken back (to revoke at the peer)."""
-    where = [O.processid.in_(processids), O.peer_node == peer_node]
-    if unstarted_only:
-        where.append(O.started == 0)
-    ids = [r[0] for r in conn.execute(select(O.processid).where(*where))]
+    query = _held_unstarted_by if unstarted_only else _held_by
+    ids = [r[0] for r in conn.execute(query, {"ids": list(processids), "peer": peer_node})]
     if not ids:
         return [], []
-    conn.execute(delete(outbound).where(O.processid.in_(ids)))
-    released = []
-    for pid in ids:
-        if _runs_at(conn, pid, peer_node):
-            released.append(pq.release(conn, processid=pid, now=now, count_retry=False))
+    running = _running_at(conn, peer_node, ids)
+    conn.execute(_delete_outbound, {"ids": ids})
+    released = [pq.release(conn, processid=pid, now=now, count_retry=False) for pid in ids if pid in running]
     return wq.changed_many(conn, released, now), ids
 
 
 def forget_outbound(conn: Connection, processids: Sequence[str]) -> dict[str, list[str]]:
     """Cancelled (or otherwise ended) here: drop their outbound rows; which peer held which."""
-    rows = conn.execute(select(O.processid, O.peer_node).where(O.processid.in_(processids))).all()
-    conn.execute(delete(outbound).where(O.processid.in_([r.processid for r in rows])))
+    rows = conn.execute(_outbound_of, {"ids": list(processids)}).all()
+    conn.execute(_delete_outbound, {"ids": [r.processid for r in rows]})
     by_peer: dict[str, list[str]] = collections.defaultdict(list)
     for row in rows:
         by_peer[row.peer_node].append(row.processid)
@@ -219,32 +272,31 @@ def forget_outbound(conn: Connection, processids: Sequence[str]) -> dict[str, li
 
 def remove_unstarted(conn: Connection, processid: str) -> str | None:
     """Remove a process that only waits at a peer; the peer's node id, or None if it has started."""
-    row = conn.execute(select(O.peer_node).where(O.processid == processid, O.started == 0)).first()
-    if row is None:
+    row = conn.execute(_where, {"pid": processid}).first()
+    if row is None or row.started:
         return None
-    conn.execute(delete(outbound).where(O.processid == processid))
+    conn.execute(_delete_outbound, {"ids": [processid]})
     pq.remove(conn, processid)
     return str(row.peer_node)
 
 
 def apply_results(conn: Connection, sender: str, results: Sequence[Result], now: int) -> list[ProcessRecord]:
     """Close what the sender holds; anything else is a late duplicate and is dropped."""
-    held = {
-        r.processid
-        for r in conn.execute(select(O.processid).where(O.processid.in_([x.origin_processid for x in results]), O.peer_node == sender))
-    }
+    held = {r[0] for r in conn.execute(_held_by, {"ids": [x.origin_processid for x in results], "peer": sender})}
+    taken: dict[str, Result] = {}
+    for result in results:  # a result listed twice is taken once
+        if result.origin_processid in held and result.state in TERMINAL:
+            taken.setdefault(result.origin_processid, result)
+    if not taken:
+        return []
+    running = _running_at(conn, sender, list(taken))
+    conn.execute(_delete_outbound, {"ids": list(taken)})
     changed: list[ProcessRecord | None] = []
-    taken = [r for r in results if r.origin_processid in held and r.state in TERMINAL]
-    if taken:
-        conn.execute(delete(outbound).where(O.processid.in_([r.origin_processid for r in taken])))
-    for result in taken:
-        pid = result.origin_processid
-        if pid not in held:
+    for pid, result in taken.items():
+        if pid not in running:
             continue
-        held.discard(pid)  # a result listed twice is taken once
         if result.state == CANCELLED:  # handed back (the peer leaves, or its copy was cancelled there)
-            if _runs_at(conn, pid, sender):
-                changed.append(pq.release(conn, processid=pid, now=now, count_retry=False))
+            changed.append(pq.release(conn, processid=pid, now=now, count_retry=False))
         elif result.state == SUCCESS:
             changed.append(pq.close(conn, processid=pid, executorid=sender, state=SUCCESS, now=now, output=_json.encode(result.output)))
         else:
@@ -253,23 +305,13 @@ def apply_results(conn: Connection, sender: str, results: Sequence[Result], now:
 
 
 def where_it_runs(conn: Connection, processid: str) -> Any:
-    return conn.execute(select(O.peer_node, O.peer_url, O.started, O.remote_processid).where(O.processid == processid)).first()
-
-
-def _runs_at(conn: Connection, processid: str, peer_node: str) -> bool:
-    row = conn.execute(select(P.assignedexecutorid, P.state).where(P.processid == processid)).first()
-    return row is not None and row.state == RUNNING and row.assignedexecutorid == peer_node
+    return conn.execute(_where, {"pid": processid}).first()
 
 
 # --- receiving side -------------------------------------------------------------------------
 def inbound_copies(conn: Connection, origin_node: str, origin_processids: Sequence[str]) -> dict[str, Any]:
     """This origin's copies here by origin process id, with their local state."""
-    rows = conn.execute(
-        select(I.processid, I.origin_processid, P.state)
-        .select_from(inbound.outerjoin(processes, P.processid == I.processid))
-        .where(I.origin_node == origin_node, I.origin_processid.in_(origin_processids))
-    )
-    return {r.origin_processid: r for r in rows}
+    return {r.origin_processid: r for r in conn.execute(_copies, {"origin": origin_node, "ids": list(origin_processids)})}
 
 
 def accept_forwards(conn: Connection, origin_node: str, origin_url: str, rows: Sequence[tuple[dict[str, Any], list[dict[str, Any]], str]], now: int) -> tuple[dict[str, str], list[ProcessRecord]]:
@@ -292,23 +334,18 @@ def accept_forwards(conn: Connection, origin_node: str, origin_url: str, rows: S
         links.append({"processid": row["processid"], "origin_node": origin_node, "origin_processid": origin_processid, "origin_url": origin_url, "reported": False, "received": now})
         ids[origin_processid] = row["processid"]
     if replaced:
-        conn.execute(delete(inbound).where(I.processid.in_(replaced)))
+        conn.execute(_delete_inbound, {"ids": replaced})
     if links:
         _insert_inbound.run_many(conn, links)
     return ids, created
 
 
 def inbound_of_process(conn: Connection, processid: str) -> Any:
-    return conn.execute(select(inbound).where(I.processid == processid)).first()
+    return conn.execute(_inbound_of, {"pid": processid}).first()
 
 
 def copies_of_origin(conn: Connection, origin_node: str, limit: int) -> list[Any]:
-    return conn.execute(
-        select(I.processid, I.origin_processid, I.received, P.state)
-        .select_from(inbound.outerjoin(processes, P.processid == I.processid))
-        .where(I.origin_node == origin_node)
-        .limit(limit)
-    ).all()
+    return conn.execute(_copies_of_origin, {"origin": origin_node, "limit": limit}).all()
 
 
 def drop_copies(conn: Connection, processids: Sequence[str], now: int) -> list[ProcessRecord]:
@@ -316,8 +353,8 @@ def drop_copies(conn: Connection, processids: Sequence[str], now: int) -> list[P
     close will be refused), an ended one forgotten; never reported."""
     if not processids:
         return []
-    states = dict(conn.execute(select(P.processid, P.state).where(P.processid.in_(processids))).all())
-    conn.execute(delete(inbound).where(I.processid.in_(processids)))
+    states = dict(conn.execute(_states, {"ids": list(processids)}).all())
+    conn.execute(_delete_inbound, {"ids": list(processids)})
     cancelled = []
     for pid in processids:
         state = states.get(pid)
@@ -339,24 +376,18 @@ def result_of(origin_processid: str, row: Any) -> Result:
 
 
 def ended_unreported(conn: Connection, limit: int, origin_node: str | None = None, origin_processids: Sequence[str] | None = None) -> list[tuple[Any, Result]]:
-    """Copies that ended here and whose origin has not acknowledged them, earliest end first."""
-    where = [P.state.in_(TERMINAL)]
-    if origin_node is not None:
-        where.append(I.origin_node == origin_node)
-    if origin_processids is not None:
-        where.append(I.origin_processid.in_(origin_processids))
-    rows = conn.execute(
-        select(I.processid, I.origin_node, I.origin_url, I.origin_processid, P.state, P.output, P.errors)
-        .select_from(inbound.join(processes, P.processid == I.processid))
-        .where(*where)
-        .order_by(P.endtime)
-        .limit(limit)
-    )
+    """Copies that ended here and whose origin has not acknowledged them, earliest end first
+    (all of them, or those of one origin among `origin_processids`)."""
+    if origin_node is None:
+        rows = conn.execute(_ended, {"limit": limit})
+    else:
+        rows = conn.execute(_ended_of, {"limit": limit, "origin": origin_node, "ids": list(origin_processids or [])})
     return [(row, result_of(row.origin_processid, row)) for row in rows]
 
 
 def acknowledge(conn: Connection, origin_node: str, origin_processids: Sequence[str]) -> None:
-    conn.execute(delete(inbound).where(I.origin_node == origin_node, I.origin_processid.in_(origin_processids)))
+    if origin_processids:
+        conn.execute(_acknowledge, {"origin": origin_node, "ids": list(origin_processids)})
 
 
 def hand_back(conn: Connection, limit: int = 10_000) -> list[Any]:
@@ -369,7 +400,7 @@ def hand_back(conn: Connection, limit: int = 10_000) -> list[Any]:
     ).all()
     for row in rows:
         pq.remove(conn, row.processid)
-    conn.execute(delete(inbound).where(I.processid.in_([r.processid for r in rows])))
+    conn.execute(_delete_inbound, {"ids": [r.processid for r in rows]})
     return rows
 
 

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
 from colonies.models import WAITING
 from colonies.node.scheduler import Scheduler
 from colonies.node.store.processes import ProcessRecord
+
+log = logging.getLogger(__name__)
 
 SUBSCRIBER_BUFFER = 1000
 
@@ -69,7 +72,10 @@ class ProcessEvents:
             if sub.matches(record):
                 self._deliver(sub, record)
         for listener in self.listeners:
-            listener(record)
+            try:
+                listener(record)
+            except Exception:  # a watcher's bug must not fail the change that was committed
+                log.exception("process event listener %r failed", listener)
 
     @staticmethod
     def _deliver(sub: Subscription, record: ProcessRecord) -> None:
