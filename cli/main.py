@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import tempfile
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -19,7 +20,7 @@ from . import output
 from .federation import app as federation_app
 from .node import app as node_app
 from .process import app as process_app
-from .node_config import ConfigError, build_dev_config, build_server_config, ensure_data_dir
+from .node_config import ConfigError, build_dev_config, build_server_config, ensure_data_dir, is_loopback
 from .serve import ServedNode, run, serve
 from .version import build_info
 
@@ -46,6 +47,25 @@ PortOption = Annotated[
 def _fail(message: str) -> NoReturn:
     output.error(message)
     raise typer.Exit(code=1)
+
+
+def _loopback_url(url: str) -> bool:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018  (raises for a malformed port)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and is_loopback(parts.hostname or "")
+
+
+def _check_dev_peers(peers: str) -> None:
+    """The dev federation trusts a public authority key, so its peers must be on this machine."""
+    for url in (u.strip() for u in peers.split(",")):
+        if url and not _loopback_url(url):
+            _fail(
+                f"colonies dev joins loopback peers only (got --peers {url}): "
+                "use http(s)://127.x.x.x, [::1] or localhost URLs; the dev authority key is public"
+            )
 
 
 def _run_node(config: NodeConfig, on_ready: Callable[[ServedNode], None]) -> None:
@@ -89,7 +109,7 @@ def dev(
         str, typer.Option("--bootstrap", help="HOST:PORT[,HOST:PORT] of DHT nodes to join (loopback).")
     ] = "",
     peers: Annotated[
-        str, typer.Option("--peers", help="API URLs of dev federation peers to ask directly (no DHT needed).")
+        str, typer.Option("--peers", help="API URLs of dev federation peers to ask directly (no DHT needed; loopback).")
     ] = "",
 ) -> None:
     """Run a dev node on loopback with the well-known dev colony, user and executor.
@@ -97,6 +117,7 @@ def dev(
     The port comes from --port, else COLONIES_SERVER_PORT, else 50080. With --dht-port (and
     --bootstrap) or --peers the node joins the dev federation and forwards work it cannot run.
     """
+    _check_dev_peers(peers)
     try:
         config = build_dev_config(
             data_dir=str(data_dir) if data_dir else "",

@@ -202,6 +202,8 @@ class Federation:
 
     async def status(self) -> dict[str, Any]:
         counts = await self.core.db.read(fq.counts)
+        for node, health in self.origin.health.items():  # peers heard from, idle ones included
+            counts["peers"].setdefault(node, {"apiurl": health.url, "waiting": 0, "running": 0, "forwardedin": 0})
         for node, peer in counts["peers"].items():
             health = self.origin.health.get(node)
             peer["reachable"] = health is None or not health.stalled

@@ -22,11 +22,18 @@ def test_node_commands_report_status_and_peers_then_leave(tmp_path):
         status = runner.invoke(app, ["node", "status", "--url", a.url, "--json"], env=env)
         assert status.exit_code == 0, status.output
         assert json.loads(status.output)["nodeid"] == a.node.core.federation.identity.node_id
-        peers = runner.invoke(app, ["node", "peers", "--url", a.url, "--json", "--colony", dev.COLONY_NAME, "--executortype", "cli"], env=env)
+        peers = runner.invoke(app, ["node", "peers", "--url", a.url, "--json", "--colony", dev.COLONY_NAME], env=env)
         assert peers.exit_code == 0, peers.output
-        assert [p["api_url"] for p in json.loads(peers.output)] == [b.url]
+        offers = json.loads(peers.output)
+        assert {p["api_url"] for p in offers} == {b.url}  # never the node itself
+        assert "" in {p["executortype"] for p in offers}  # the colony-level entry
         table = runner.invoke(app, ["node", "peers", "--url", a.url], env=env)
         assert table.exit_code == 0 and "API URL" in table.output
+        assert b.node.core.federation.identity.node_id in table.output  # whole, although not a terminal
+        shown = runner.invoke(app, ["node", "status", "--url", a.url], env=env)
+        assert shown.exit_code == 0, shown.output
+        assert a.node.core.federation.identity.node_id in shown.output
+        assert "certificate expires" in shown.output and "days)" in shown.output
         left = runner.invoke(app, ["node", "leave", "--url", b.url, "--wait", "0"], env=env)
         assert left.exit_code == 0, left.output
         assert "left the federation" in left.output
@@ -60,7 +67,7 @@ async def test_process_get_shows_the_node_a_forwarded_process_runs_at(tmp_path):
         )
         assert result.exit_code == 0, result.output
         shown = json.loads(result.output)
-        assert shown["runsat"] == f"node:{b.node.core.federation.identity.node_id}"
+        assert shown["runsat"] == f"running at node {b.node.core.federation.identity.node_id} ({b.url})"
         assert shown["state"] == 1
     finally:
         a.stop()
