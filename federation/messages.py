@@ -51,10 +51,14 @@ class Forward(Message):
     colonyid: str
     spec: msgspec.Raw
     input: list[Any] = msgspec.field(default_factory=list)
+    # granted with the forward (the receiver had idle executors): it may start without asking,
+    # if it starts soon after arrival (federation/receiver.py)
+    granted: bool = False
 
 
 class ForwardBatch(Message):
     forwards: list[Forward]
+    sent_ms: int = 0  # the sender's clock when it sent the batch (grants expire with it)
 
 
 class Accepted(Message):

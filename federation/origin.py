@@ -35,6 +35,7 @@ from colonies.federation.messages import (
 )
 from colonies.federation.peers import NodeIdentity, PeerClient, PeerError
 from colonies.federation.providers import ProviderCache
+from colonies.federation.receiver import GRANT_WINDOW
 from colonies.models import RUNNING
 from colonies.node.core import NodeCore
 from colonies.node.store.processes import ProcessRecord
@@ -116,15 +117,22 @@ class Origin:
             return 0
         sent = {p.node_id: self._sent[(p.node_id, colonyname, executortype)] for p in providers}
         choices = allocate(len(pids), providers, sent, self.client.rtt)
-        assignments = [(pid, peer.node_id, peer.api_url) for pid, peer in zip(pids, choices)]
+        # as many as a provider has idle executors are granted with the forward: they start
+        # without a second round trip (the rest wait there until their start is granted)
+        idle = {p.node_id: max(p.live - p.waiting - p.running - sent[p.node_id], 0) if self._may_grant() else 0 for p in providers}
+        assignments = []
+        for pid, peer in zip(pids, choices):
+            granted = idle[peer.node_id] > 0
+            idle[peer.node_id] -= 1
+            assignments.append((pid, peer.node_id, peer.api_url, granted))
         now = time.time_ns()
         records = await self.core.db.write(lambda conn: fq.claim_for_peers(conn, assignments, now))
         self._publish(records)
         claimed = {r.process.processid for r in records if r.state == RUNNING}
-        by_peer: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
-        for pid, node, url in assignments:
+        by_peer: dict[tuple[str, str], list[tuple[str, bool]]] = collections.defaultdict(list)
+        for pid, node, url, granted in assignments:
             if pid in claimed:
-                by_peer[(node, url)].append(pid)
+                by_peer[(node, url)].append((pid, granted))
         colony = self.core.directory.colony(colonyname)
         if colony is None:
             return 0
@@ -133,16 +141,22 @@ class Origin:
             self._sent[(node, colonyname, executortype)] += len(ids)
             self.health.setdefault(node, PeerHealth(url, time.monotonic(), time.time()))
             forwards = [
-                Forward(origin_processid=pid, colonyname=colonyname, colonyid=colony.colonyid, spec=msgspec.Raw(bodies[pid][0]), input=bodies[pid][1])
-                for pid in ids
+                Forward(origin_processid=pid, colonyname=colonyname, colonyid=colony.colonyid, spec=msgspec.Raw(bodies[pid][0]), input=bodies[pid][1], granted=granted)
+                for pid, granted in ids
                 if pid in bodies
             ]
             self._spawn(self._deliver(node, url, forwards))
         return len(claimed)
 
+    def _may_grant(self) -> bool:
+        # a copy granted with its forward may start up to GRANT_WINDOW after it arrived; only a
+        # running lease well beyond that keeps such a copy from being re-run elsewhere meanwhile
+        return self.config.running_lease >= 2 * GRANT_WINDOW
+
     async def _send_forwards(self, key: tuple[str, str], forwards: list[Forward]) -> list[Accepted]:
         node, url = key
-        _, reply = await self.client.call(url, "forward", ForwardBatch(forwards=forwards), ForwardBatchReply, node_id=node)
+        batch = ForwardBatch(forwards=forwards, sent_ms=int(time.time() * 1000))
+        _, reply = await self.client.call(url, "forward", batch, ForwardBatchReply, node_id=node)
         answers = {a.origin_processid: a for a in reply.accepted}
         missing = Accepted(origin_processid="", status=502, error="not answered")
         return [answers.get(f.origin_processid, missing) for f in forwards]
@@ -151,20 +165,27 @@ class Origin:
         futures = [self.forwarder.submit((node, url), forward) for forward in forwards]
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
         accepted: list[tuple[str, str]] = []
-        refused: list[str] = []
+        refused: list[str] = []  # the peer has no copy: back to our queue
+        unsure: list[str] = []  # the peer may have a copy: back only if it needs our grant to start
         for forward, outcome in zip(forwards, outcomes):
-            if isinstance(outcome, BaseException) or outcome.status != 200:
+            if isinstance(outcome, PeerError) and outcome.delivered is None:
+                unsure.append(forward.origin_processid)
+            elif isinstance(outcome, BaseException) or outcome.status != 200:
                 refused.append(forward.origin_processid)
             else:
                 accepted.append((forward.origin_processid, outcome.processid))
         if accepted:
             self.health[node].heard()
             await self.core.db.write(lambda conn: fq.set_remote_ids(conn, node, accepted))
-        if refused:
+        if refused or unsure:
             reason = next((o for o in outcomes if isinstance(o, BaseException) or o.status != 200), None)
-            log.warning("peer %s refused or missed %d forwarded processes: %s", node[:12], len(refused), getattr(reason, "error", reason))
+            log.warning("peer %s refused or missed %d forwarded processes: %s", node[:12], len(refused) + len(unsure), getattr(reason, "error", reason))
             self._refused[node] = time.monotonic() + REFUSED_SECONDS
-            await self.take_back(node, refused, unstarted_only=True)
+        if refused:
+            await self.take_back(node, refused, unstarted_only=False)
+        if unsure:
+            # a granted one may already run there: it stays until the peer reports or its lease ends
+            await self.take_back(node, unsure, unstarted_only=True)
 
     async def take_back(self, node: str, processids: list[str], *, unstarted_only: bool) -> int:
         """Back into our queue, not counted as a retry; the peer is told to drop its copies."""

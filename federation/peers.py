@@ -22,9 +22,12 @@ LOOKUP_TIMEOUT = 1.5  # a peer that cannot say what it runs within this is left 
 class PeerError(Exception):
     """A peer could not be reached or refused; `status` is its HTTP status (0 = unreachable)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, delivered: bool | None = False) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
+        # whether the peer may have received the message: False when the connection was refused
+        # or the peer answered with an error; None (unknown) when the call timed out or broke
+        self.delivered = delivered
 
 
 @dataclass
@@ -65,8 +68,10 @@ class PeerClient:
             async with self._http().post(url.rstrip("/") + "/federation", data=body, **limit) as response:
                 raw = await response.read()
                 status = response.status
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
+        except (aiohttp.ClientConnectorError, ConnectionRefusedError) as err:
             raise PeerError(0, f"{url} unreachable: {err!r}") from None
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
+            raise PeerError(0, f"{url} did not answer: {err!r}", delivered=None) from None
         if status != 200:
             raise PeerError(status, raw[:300].decode(errors="replace"))
         try:

@@ -49,6 +49,10 @@ REPORT_BATCH = 500
 STORE_SCAN_SECONDS = 5.0  # unacknowledged results are looked for in the store this often
 REVOKE_GRACE = 10.0  # a copy younger than this is not revoked by its absence from a heartbeat
 START_ATTEMPTS = 2
+# A copy granted with its forward may start without asking if the forward was sent (sender's
+# clock) and started (ours) within this many seconds: far inside any running lease (≥ 30 s), so
+# the origin cannot have re-run it elsewhere meanwhile.
+GRANT_WINDOW = 5.0
 _json = msgspec.json.Encoder()
 
 
@@ -66,12 +70,17 @@ class Receiver:
         self._links: dict[str, tuple[str, str, str]] = {}
         self._pending: dict[tuple[str, str], dict[str, Result]] = collections.defaultdict(dict)
         self._next_scan = 0.0
+        self._granted: dict[str, float] = {}  # local process id → monotonic arrival of a copy granted with its forward
 
     # --- forwards in ----------------------------------------------------------------------
     async def accept(self, origin: Certificate, batch: ForwardBatch) -> ForwardBatchReply:
         answers: dict[str, Accepted] = {}
         rows = []
         now = time.time_ns()
+        # a grant travels with its forward only while fresh: one held up (in a stalled node's
+        # socket, say) is treated as ungranted and the start is asked for
+        fresh = abs(time.time() * 1000 - batch.sent_ms) <= GRANT_WINDOW * 1000
+        granted = {f.origin_processid for f in batch.forwards if f.granted and fresh}
         for forward in batch.forwards:
             pid = forward.origin_processid
             if not self.accepting:
@@ -96,9 +105,12 @@ class Receiver:
             ids, created = await self.core.db.write(lambda conn: fq.accept_forwards(conn, origin.node_id, origin.api_url, rows, now))
             for record in created:
                 self.core.events.publish(record)
+            arrived = time.monotonic()
             for pid, local in ids.items():
                 answers[pid] = Accepted(origin_processid=pid, processid=local)
                 self._links[local] = (origin.node_id, origin.api_url, pid)
+                if pid in granted:
+                    self._granted[local] = arrived
         return ForwardBatchReply(accepted=[answers[f.origin_processid] for f in batch.forwards if f.origin_processid in answers])
 
     # --- starting: at most one execution ---------------------------------------------------
@@ -108,6 +120,9 @@ class Receiver:
         if not record.process.initiatorname.startswith(INITIATOR_PREFIX):
             return True
         pid = record.process.processid
+        arrived = self._granted.pop(pid, None)
+        if arrived is not None and time.monotonic() - arrived < GRANT_WINDOW:
+            return True  # granted with its forward, and starting soon after it arrived
         link = await self._link(pid)
         if link is None:
             return True
@@ -145,12 +160,19 @@ class Receiver:
         now = time.time_ns()
         for pid in processids:
             self._links.pop(pid, None)
+            self._granted.pop(pid, None)
         cancelled = await self.core.db.write(lambda conn: fq.drop_copies(conn, processids, now))
         for record in cancelled:
             self.core.events.publish(record)
 
     # --- heartbeats from origins -------------------------------------------------------------
+    def _forget_old_grants(self) -> None:
+        cutoff = time.monotonic() - GRANT_WINDOW
+        for pid in [pid for pid, arrived in self._granted.items() if arrived < cutoff]:
+            del self._granted[pid]
+
     async def heartbeat(self, origin: Certificate, beat: Heartbeat) -> HeartbeatReply:
+        self._forget_old_grants()
         limit = len(beat.held) + 10_000
         copies = await self.core.db.read(lambda conn: fq.copies_of_origin(conn, origin.node_id, limit))
         held = set(beat.held)

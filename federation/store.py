@@ -59,6 +59,7 @@ I = inbound.c
 P = processes.c
 TERMINAL = (SUCCESS, FAILED, CANCELLED)
 COUNT_CAP = 100_000  # counts shown in status stop here
+MIN_GRANTED_LEASE = 30  # seconds: the running lease of work granted with its forward, at least
 _json = msgspec.json.Encoder()
 
 
@@ -188,18 +189,25 @@ def running_count(conn: Connection, colonyname: str, executortype: str) -> int:
     return int(conn.execute(_running_count, {"colony": colonyname, "type": executortype}).scalar() or 0)
 
 
-def claim_for_peers(conn: Connection, assignments: Sequence[tuple[str, str, str]], now: int) -> list[ProcessRecord]:
+def claim_for_peers(conn: Connection, assignments: Sequence[tuple[str, str, str, bool]], now: int) -> list[ProcessRecord]:
     """WAITING → RUNNING at a peer (the peer's node id as the assignee) with an outbound row, for
-    each (processid, peer node, peer url); what was taken meanwhile is skipped. The claimed
-    records first, then what their change caused in workflows."""
+    each (processid, peer node, peer url, granted); what was taken meanwhile is skipped. A granted
+    process counts as started there from now on. The claimed records first, then what their
+    change caused in workflows."""
     claimed: list[ProcessRecord] = []
     rows = []
-    for processid, peer_node, peer_url in assignments:
+    for processid, peer_node, peer_url, granted in assignments:
         row = _claim_for_peer.first(conn, {"b_processid": processid, "b_peer": peer_node, "b_now": now})
         if row is None:
             continue
         claimed.append(pq.record_from_row(row) if not row["hasattributes"] else pq.get_record(conn, processid))  # type: ignore[arg-type]
-        rows.append({"processid": processid, "peer_node": peer_node, "peer_url": peer_url, "remote_processid": "", "forwarded": now, "lease_expires": 0, "started": 0})
+        maxexec = int(row["maxexectime"]) if granted else 0
+        # a granted copy may start up to the grant window after arrival: its lease covers that
+        lease = now + max(maxexec, MIN_GRANTED_LEASE) * NS if maxexec > 0 else 0
+        rows.append({
+            "processid": processid, "peer_node": peer_node, "peer_url": peer_url, "remote_processid": "", "forwarded": now,
+            "lease_expires": lease, "started": now if granted else 0,
+        })
     if rows:
         conn.execute(_delete_outbound, {"ids": [r["processid"] for r in rows]})
         _insert_outbound.run_many(conn, rows)

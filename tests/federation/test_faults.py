@@ -238,6 +238,10 @@ async def test_cancel_and_remove_at_the_origin_reach_the_peer(tmp_path: Path) ->
         b_key = add_executor(b.url, "cpu")
         make_live(b.url, b_key)
         async with AsyncClient(a.url, dev.PRVKEY) as origin, AsyncClient(b.url, b_key) as at_b:
+            # B's one executor is busy, so what follows waits at B for its start to be granted
+            await origin.submit(func_spec("busy", COLONY, "cpu"))
+            busy = await at_b.assign(COLONY, 10)
+            assert busy.spec.funcname == "busy"
             first, second, third = [await origin.submit(func_spec(name, COLONY, "cpu")) for name in ("cancelled", "removed", "kept")]
 
             async def where(process: Any) -> Any:
@@ -255,6 +259,7 @@ async def test_cancel_and_remove_at_the_origin_reach_the_peer(tmp_path: Path) ->
                 await origin.get_process(second)
             assert gone.value.status == 404
 
+            await at_b.close(busy, ["done"])
             got = await at_b.assign(COLONY, 5)  # the cancelled and removed copies never start
             assert got.spec.funcname == "kept"
             assert (await where(third))["state"] == "running"
@@ -289,6 +294,10 @@ async def test_a_restarted_peer_runs_none_of_the_work_taken_back_while_it_was_go
         b_key = add_executor(b_url, "cpu")
         make_live(b_url, b_key)
         async with AsyncClient(a.url, dev.PRVKEY) as origin:
+            # B's one executor is busy: what follows is queued at B (not granted a start)
+            await origin.submit(func_spec("busy", COLONY, "cpu"))
+            async with AsyncClient(b_url, b_key) as at_b:
+                assert (await at_b.assign(COLONY, 10)).spec.funcname == "busy"
             submitted = [await origin.submit(func_spec(f"job{i}", COLONY, "cpu")) for i in range(5)]
 
             async def queued_at_b() -> bool:
@@ -298,7 +307,7 @@ async def test_a_restarted_peer_runs_none_of_the_work_taken_back_while_it_was_go
             b.kill()
             b.wait(10)
             tasks.append(asyncio.ensure_future(executor_loop(d.url, add_executor(d.url, "cpu"), stop, ran, answer="d")))
-            await eventually(lambda: _count_at_least(origin, 5), 30, "the work taken back ran at D")
+            await eventually(lambda: _all_succeeded(origin, submitted), 30, "the work taken back ran at D")
 
             b = spawn_dev_node(tmp_path, port_b, [port_a, port_d], name="b")  # same data dir: its stale copies are there
             async with AsyncClient(b_url, b_key) as at_b:
@@ -306,8 +315,8 @@ async def test_a_restarted_peer_runs_none_of_the_work_taken_back_while_it_was_go
                     await at_b.assign(COLONY, 3)
                 assert nothing.value.status == 404
 
-            async def b_forgot() -> bool:
-                return call(b_url, {"msgtype": "nodestatusmsg"}, dev.SERVER_PRVKEY)["forwardedin"] == 0
+            async def b_forgot() -> bool:  # what it keeps is the one its executor still runs
+                return call(b_url, {"msgtype": "nodestatusmsg"}, dev.SERVER_PRVKEY)["forwardedin"] == 1
 
             await eventually(b_forgot, 15, "the restarted peer dropped its stale copies")
             finished = [await origin.get_process(p) for p in submitted]
@@ -335,9 +344,11 @@ async def test_forwarded_in_work_is_never_forwarded_on(tmp_path: Path) -> None:
         async with AsyncClient(a.url, dev.PRVKEY) as origin:
             process = await origin.submit(func_spec("one-hop", COLONY, "cpu"))
 
+            b_id = b.node.core.federation.identity.node_id
+
             async def waiting_at_b() -> bool:
                 place = call(a.url, {"msgtype": "nodeprocessmsg", "processid": process.processid}, dev.PRVKEY)["runsat"]
-                return place is not None and place["state"] == "waiting"
+                return place is not None and place["nodeid"] == b_id
 
             await eventually(waiting_at_b, 10, "forwarded to B")
             # B's executor is no longer live and C runs the type: B still must not pass it on
