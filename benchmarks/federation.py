@@ -1,6 +1,6 @@
 """Forwarding benchmark: dev federation nodes on loopback; work submitted at A runs at its peers.
 
-Prints one JSON object with up to three measurements:
+Prints one JSON object with up to four measurements:
 
 * `latency` (two nodes, --latency-samples > 0): submit at A → close at B → SUCCESS visible at A,
   one clock, p50/p99 at a fixed rate;
@@ -9,7 +9,10 @@ Prints one JSON object with up to three measurements:
 * `burst` (--burst N > 0): A (no executor of the type) and P equal providers, each with E
   executors that take --work-ms per process; N submitted at A at once. Elapsed time until all are
   SUCCESS at A (or how many were after 6 × ideal + 30 s), against the ideal balanced time
-  N × work / (P × E), and where the work ran.
+  N × work / (P × E), and where the work ran;
+* `backlog` (--backlog N > 0): two nodes; local submit → SUCCESS p50 at A without and with N
+  queued processes of a type nobody runs, and how long 50 forwardable processes submitted behind
+  that backlog take to complete at B.
 
 Starts its own nodes (`colonies dev --peers`, each naming all the others; loopback only) and stops
 them. Node and executor keys come from --seed, so node ids (and any tie-break by node id) are the
@@ -17,6 +20,7 @@ same from run to run.
 
     python benchmarks/federation.py [--count 1000] [--executors 4] [--latency-samples 200] [--rate 50]
     python benchmarks/federation.py --count 0 --latency-samples 0 --burst 300 --providers 3 --work-ms 100
+    python benchmarks/federation.py --count 0 --latency-samples 0 --backlog 1000
 """
 from __future__ import annotations
 
@@ -287,6 +291,50 @@ async def measure_burst(a: Node, providers: list[Node], args: argparse.Namespace
     }
 
 
+# --- an unforwardable backlog beside local and forwardable work ---------------------------
+
+async def local_latency(client: AsyncClient, samples: int, rate: float) -> dict[str, float]:
+    """Submit → SUCCESS of work a local executor runs, one at a time."""
+    latencies: list[float] = []
+    for i in range(samples):
+        started = time.perf_counter()
+        process = await client.submit(func_spec("local", dev.COLONY_NAME, "local", args=[i]))
+        await client.wait(process, timeout=30)
+        latencies.append(time.perf_counter() - started)
+        await asyncio.sleep(max(0.0, 1 / rate - (time.perf_counter() - started)))
+    return summary(latencies)
+
+
+async def measure_backlog(a: Node, b: Node, args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
+    """Local p50 at A without and with a backlog of processes nobody runs, and how long 50
+    forwardable processes submitted behind that backlog take to complete at B."""
+    stop = asyncio.Event()
+    workers = [
+        asyncio.ensure_future(executor_loop(a.url, await add_executor(a.url, "local", rng), stop)),
+        asyncio.ensure_future(executor_loop(b.url, await add_executor(b.url, "remote", rng), stop)),
+    ]
+    await asyncio.sleep(0.5)
+    async with AsyncClient(a.url, dev.PRVKEY) as origin:
+        quiet = await local_latency(origin, args.backlog_samples, args.rate)
+        for start in range(0, args.backlog, 100):
+            await asyncio.gather(*(origin.submit(func_spec("stuck", dev.COLONY_NAME, "nowhere")) for _ in range(start, min(start + 100, args.backlog))))
+        started = time.perf_counter()
+        forwardable = await asyncio.gather(*(origin.submit(func_spec("remote", dev.COLONY_NAME, "remote")) for _ in range(50)))
+        for process in forwardable:
+            await origin.wait(process, timeout=60)
+        forwarded_seconds = time.perf_counter() - started
+        loaded = await local_latency(origin, args.backlog_samples, args.rate)
+    stop.set()
+    await asyncio.gather(*workers)
+    return {
+        "backlog": args.backlog,
+        "local_without_backlog": quiet,
+        "local_with_backlog": loaded,
+        "p50_ratio": round(loaded["p50_ms"] / quiet["p50_ms"], 2),
+        "fifty_forwardable_done_s": round(forwarded_seconds, 3),
+    }
+
+
 # --- main ---------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -299,6 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--providers", type=int, default=3, help="burst: equal provider nodes")
     parser.add_argument("--provider-executors", type=int, default=1, help="burst: executors at each provider")
     parser.add_argument("--work-ms", type=float, default=100.0, help="burst: time each process takes at an executor")
+    parser.add_argument("--backlog", type=int, default=0, help="backlog: processes of a type nobody runs, queued at A (0 skips)")
+    parser.add_argument("--backlog-samples", type=int, default=100, help="backlog: local latency probes before and after")
     parser.add_argument("--seed", type=int, default=1, help="seed of the node and executor keys")
     return parser
 
@@ -306,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args() -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args()
-    if min(args.count, args.latency_samples, args.burst) < 0 or args.providers < 1 or args.provider_executors < 1 or args.work_ms <= 0:
+    if min(args.count, args.latency_samples, args.burst, args.backlog) < 0 or args.providers < 1 or args.provider_executors < 1 or args.work_ms <= 0:
         parser.error("counts must be ≥ 0, --providers and --provider-executors ≥ 1, --work-ms > 0")
     return args
 
@@ -318,6 +368,9 @@ def main() -> None:
     if args.count or args.latency_samples:
         with federation(["a", "b"], rng) as (a, b):
             result |= asyncio.run(measure_forwarding(a, b, args, rng))
+    if args.backlog:
+        with federation(["a", "b"], rng) as (a, b):
+            result["backlog"] = asyncio.run(measure_backlog(a, b, args, rng))
     if args.burst:
         with federation(["a", *(f"p{i + 1}" for i in range(args.providers))], rng) as (a, *providers):
             result["burst"] = asyncio.run(measure_burst(a, providers, args, rng))
