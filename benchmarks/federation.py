@@ -172,7 +172,7 @@ async def wait_successful(client: AsyncClient, count: int, timeout: float) -> in
         stats = await client.colony_stats(dev.COLONY_NAME)
         if stats.successfulprocesses >= count or time.monotonic() > deadline:
             return stats.successfulprocesses
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
 
 
 def summary(seconds: list[float]) -> dict[str, float]:

@@ -106,11 +106,6 @@ _orphans = delete(outbound).where(
         .scalar_subquery()
     )
 )
-_grantable = (
-    select(O.processid, P.maxexectime)
-    .select_from(outbound.join(processes, P.processid == O.processid))
-    .where(O.processid.in_(_ids()), O.peer_node == _param("peer"), P.state == RUNNING, P.assignedexecutorid == _param("peer"))
-)
 _mark_started = update(outbound).where(O.processid.in_(_ids()), O.peer_node == _param("peer"), O.started == 0).values(started=_param("now"))
 _held_by = select(O.processid).where(O.processid.in_(_ids()), O.peer_node == _param("peer"))
 _held_unstarted_by = select(O.processid).where(O.processid.in_(_ids()), O.peer_node == _param("peer"), O.started == 0)
@@ -162,6 +157,13 @@ _set_remote_id = Prepared(
 )
 _grant = Prepared(update(outbound).where(O.processid == bindparam("b_processid")).values(started=bindparam("b_now"), lease_expires=bindparam("b_lease")))
 _insert_inbound = Prepared(insert(inbound))
+# one outbound row with the state of its process: the per-row checks of results and start requests
+_held_row = Prepared(
+    select(O.peer_node, O.started, P.state, P.assignedexecutorid, P.maxexectime)
+    .select_from(outbound.join(processes, P.processid == O.processid))
+    .where(O.processid == bindparam("b_processid"))
+)
+_delete_outbound_row = Prepared(delete(outbound).where(O.processid == bindparam("b_processid")))
 
 
 # --- origin: what to forward ----------------------------------------------------------------
@@ -236,14 +238,29 @@ def held_by_peers(conn: Connection, limit: int, *, clean: bool = False) -> dict[
     return by_peer
 
 
+def _held_by_row(conn: Connection, processid: str, peer_node: str) -> dict[str, Any] | None:
+    """The outbound row of a process this node holds `peer_node` responsible for (still running
+    there), else None."""
+    row = _held_row.first(conn, {"b_processid": processid})
+    if row is None or row["peer_node"] != peer_node or row["state"] != RUNNING or row["assignedexecutorid"] != peer_node:
+        return None
+    return row
+
+
 def grant_starts(conn: Connection, peer_node: str, origin_processids: Sequence[str], now: int, running_lease_ns: int) -> tuple[list[str], list[str]]:
     """The peer asks to start these: granted while this node still holds the peer responsible."""
-    rows = {r.processid: r.maxexectime for r in conn.execute(_grantable, {"ids": list(origin_processids), "peer": peer_node})}
-    granted = [pid for pid in origin_processids if pid in rows]
-    leases = [{"b_processid": pid, "b_now": now, "b_lease": now + rows[pid] * NS if rows[pid] > 0 else 0} for pid in granted]
+    granted, revoked, leases = [], [], []
+    for pid in dict.fromkeys(origin_processids):
+        row = _held_by_row(conn, pid, peer_node)
+        if row is None:
+            revoked.append(pid)
+            continue
+        granted.append(pid)
+        maxexec = int(row["maxexectime"])
+        leases.append({"b_processid": pid, "b_now": now, "b_lease": now + maxexec * NS if maxexec > 0 else 0})
     if leases:
         _grant.run_many(conn, leases)
-    return granted, [pid for pid in origin_processids if pid not in rows]
+    return granted, revoked
 
 
 def mark_started(conn: Connection, peer_node: str, processids: Sequence[str], now: int) -> None:
@@ -290,18 +307,18 @@ def remove_unstarted(conn: Connection, processid: str) -> str | None:
 
 def apply_results(conn: Connection, sender: str, results: Sequence[Result], now: int) -> list[ProcessRecord]:
     """Close what the sender holds; anything else is a late duplicate and is dropped."""
-    held = {r[0] for r in conn.execute(_held_by, {"ids": [x.origin_processid for x in results], "peer": sender})}
-    taken: dict[str, Result] = {}
-    for result in results:  # a result listed twice is taken once
-        if result.origin_processid in held and result.state in TERMINAL:
-            taken.setdefault(result.origin_processid, result)
-    if not taken:
-        return []
-    running = _running_at(conn, sender, list(taken))
-    conn.execute(_delete_outbound, {"ids": list(taken)})
     changed: list[ProcessRecord | None] = []
-    for pid, result in taken.items():
-        if pid not in running:
+    seen: set[str] = set()
+    for result in results:
+        pid = result.origin_processid
+        if pid in seen or result.state not in TERMINAL:
+            continue
+        seen.add(pid)  # a result listed twice is taken once
+        row = _held_row.first(conn, {"b_processid": pid})
+        if row is None or row["peer_node"] != sender:
+            continue
+        _delete_outbound_row.run(conn, {"b_processid": pid})
+        if row["state"] != RUNNING or row["assignedexecutorid"] != sender:
             continue
         if result.state == CANCELLED:  # handed back (the peer leaves, or its copy was cancelled there)
             changed.append(pq.release(conn, processid=pid, now=now, count_retry=False))
