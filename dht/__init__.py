@@ -5,24 +5,26 @@ from colonies.dht.records import (
     MAX_RECORD_BYTES,
     MAX_RECORDS_PER_KEY,
     MAX_VALUE_BYTES,
-    MIN_RECORDS_PER_KEY,
+    MIN_RECORDS_PER_PAGE,
     ProviderRecord,
     bounded,
     decode_records,
     encode_records,
     key_for,
     key_name,
+    paged,
     sign_record,
     signature_ok,
 )
-from colonies.dht.storage import MergingStorage
+from colonies.dht.storage import ChangeListener, MergingStorage
 
 __all__ = [
+    "ChangeListener",
     "DHTNode",
     "MAX_RECORD_BYTES",
     "MAX_RECORDS_PER_KEY",
     "MAX_VALUE_BYTES",
-    "MIN_RECORDS_PER_KEY",
+    "MIN_RECORDS_PER_PAGE",
     "MergingStorage",
     "Peer",
     "ProviderRecord",
@@ -35,6 +37,7 @@ __all__ = [
     "key_for",
     "key_name",
     "merge",
+    "paged",
     "sign_record",
     "signature_ok",
     "visible",

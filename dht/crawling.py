@@ -3,7 +3,8 @@
 kademlia 2.2.3's ValueSpiderCrawl stops at the first round that returns a value, keeps the most
 common value and stores it at the nearest node without one. For record sets that is wrong: two
 storers may each hold part of the set. Here the crawl goes on until the k closest nodes have all
-been asked (or the round/deadline bound is hit) and returns all values for the caller to merge.
+been asked (or the round/deadline bound is hit) and returns all values for the caller to merge,
+with the storers that said their set has more pages.
 Both crawls loop instead of recursing and stop at a deadline; each round lasts at most one RPC
 timeout.
 """
@@ -57,11 +58,13 @@ class NodeCrawl(_BoundedCrawl):
 
 
 class RecordCrawl(_BoundedCrawl):
-    """Every value held by the k closest nodes to a key, plus the closest node that had none."""
+    """Every value (page 0) held by the k closest nodes to a key, how many pages each storer
+    has, and the closest node that had none."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.values: list[bytes] = []
+        self.holders: list[tuple[Node, int]] = []  # storers and their page counts
         self.nearest_without_value = NodeHeap(self.node, 1)
 
     async def find(self) -> list[bytes]:
@@ -75,6 +78,9 @@ class RecordCrawl(_BoundedCrawl):
                 silent.append(peer_id)
             elif isinstance(reply, dict):
                 self.values.append(reply["value"])
+                peer = self.nearest.get_node(peer_id)
+                if peer is not None:
+                    self.holders.append((peer, reply["pages"]))
                 self._push(reply["nodes"])
             else:
                 peer = self.nearest.get_node(peer_id)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from fractions import Fraction
 
 from colonies.dht.records import MAX_CLOCK_SKEW, MAX_TTL, ProviderRecord, signature_ok
 
@@ -31,10 +32,15 @@ def _version(record: ProviderRecord) -> tuple[int, str]:
     return record.issued_ms, record.signature
 
 
-def _preference(record: ProviderRecord) -> tuple[bool, bool, int, int, str]:
+def load(record: ProviderRecord) -> Fraction:
+    """Queued plus running processes per live executor (exact, so the order is the same everywhere)."""
+    return Fraction(record.waiting + record.running, max(record.live, 1))
+
+
+def _preference(record: ProviderRecord) -> tuple[bool, bool, Fraction, int, str]:
     # Live offers first, then the least loaded, then the freshest; node id makes the order total,
     # so every storer that bounds the same set keeps the same records.
-    return record.withdrawn, record.live <= 0, record.waiting, -record.issued_ms, record.node_id
+    return record.withdrawn, record.live <= 0, load(record), -record.issued_ms, record.node_id
 
 
 def merge(records: Iterable[ProviderRecord], now: float) -> list[ProviderRecord]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from kademlia.node import Node
 
 from colonies import crypto
 from colonies.dht.addresses import LOOPBACK, address_filter, allow_any, host_port, parse_interface
@@ -22,10 +23,12 @@ from colonies.dht.records import (
     encode_record,
     encode_records,
     key_for,
+    paged,
     sign_record,
+    unstamped,
 )
 from colonies.dht.server import KadServer, ProtocolSettings
-from colonies.dht.storage import MergingStorage
+from colonies.dht.storage import ChangeListener, MergingStorage, by_node
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +50,23 @@ def kad_id_for(node_id: str) -> bytes:
     return bytes.fromhex(node_id)[:20]
 
 
+@dataclass
+class _Advert:
+    """One advertised key: the current template and what was last published for it."""
+
+    template: ProviderRecord
+    sent: ProviderRecord | None = None  # signed version last published
+    accepted: bool = False  # whether that publish was accepted
+    at: float = float("-inf")  # monotonic time of that publish
+
+
 class DHTNode:
     """One node's presence in the federation DHT.
 
     Records given to `advertise` are templates: the node fills in its id, DHT address, API URL
     and cert (when left empty), stamps `issued_ms`/`expires` (TTL) and signs them, and
-    republishes them every `republish_interval` seconds until withdrawn.
+    republishes them every `republish_interval` seconds until withdrawn. `advertise` publishes
+    at once only what is new or changed, so each record goes out once per interval at rest.
     """
 
     def __init__(
@@ -88,6 +102,10 @@ class DHTNode:
         self.api_url = api_url
         self.cert: dict[str, Any] = dict(cert or {})
         self.republish_interval = republish_interval
+        # Republishing stores at the storers found before for this long: newcomers closer to a
+        # key are handed its records by the storers (welcome_if_new), so a crawl per publish
+        # would mostly find the same nodes.
+        self._storers_ttl = 3 * republish_interval
         self.lookup_timeout = lookup_timeout
         self.allow_wildcard = allow_wildcard
         self._allowed_networks = allowed_networks
@@ -99,7 +117,9 @@ class DHTNode:
         self.storage = MergingStorage(verify_record)
         self._ksize, self._alpha = ksize, alpha
         self._server: KadServer | None = None
-        self._advertised: dict[bytes, ProviderRecord] = {}
+        self._adverts: dict[tuple[str, str], _Advert] = {}
+        # Per key: the storers the last crawl found (all acknowledged since) and when it ran.
+        self._storers: dict[bytes, tuple[list[Node], float]] = {}
         self._bootstrap: list[tuple[str, int]] = []
         self._last_issued_ms = 0
         self._stopping = asyncio.Event()
@@ -183,7 +203,9 @@ class DHTNode:
 
     # -- advertising -------------------------------------------------------------------------
 
-    def record(self, colony: str, executortype: str = "", *, live: int = 0, waiting: int = 0) -> ProviderRecord:
+    def record(
+        self, colony: str, executortype: str = "", *, live: int = 0, waiting: int = 0, running: int = 0
+    ) -> ProviderRecord:
         """A record template for `advertise` (identity fields are filled in when signing)."""
         return ProviderRecord(
             node_id=self.node_id,
@@ -193,80 +215,139 @@ class DHTNode:
             executortype=executortype,
             live=live,
             waiting=waiting,
+            running=running,
         )
 
     async def advertise(self, records: Sequence[ProviderRecord]) -> int:
-        """Sign and store each record at its key (merged by the storers); republished until
-        withdrawn. A later advertise for the same key replaces the template. Returns how many
-        records at least one peer (or, alone, this node) accepted."""
-        signed = [self._stamp(template) for template in records]
-        for template, record in zip(records, signed):
-            self._advertised[record.key] = template
-        results = await asyncio.gather(*(self._publish(record) for record in signed))
-        return sum(results)
+        """Advertise each record at its key until withdrawn; a later advertise for the same key
+        replaces the template. Records that are new or changed (anything but the stamp) are
+        signed and stored at once; unchanged ones are left to the republish loop. Returns how
+        many records at least one peer (or, alone, this node) accepted: for an unchanged record,
+        whether its last publish was accepted."""
+        due: list[tuple[ProviderRecord, ProviderRecord]] = []
+        accepted = 0
+        for template in records:
+            advert = self._adverts.get((template.colony, template.executortype))
+            if advert is not None and self._unchanged(advert, template):
+                advert.template = template
+                accepted += advert.accepted
+            else:
+                due.append((template, self._stamp(template)))  # raises before anything is kept
+        adverts = [(self._keep(template), record) for template, record in due]
+        results = await asyncio.gather(*(self._send(advert, record) for advert, record in adverts))
+        return accepted + sum(results)
 
     async def withdraw(self, colony: str, executortype: str = "") -> bool:
         """Stop advertising a key and publish a tombstone that replaces this node's record."""
-        key = key_for(colony, executortype)
-        template = self._advertised.pop(key, None) or self.record(colony, executortype)
-        return await self._publish(self._stamp(template, withdrawn=True))
+        advert = self._adverts.pop((colony, executortype), None)
+        template = advert.template if advert else self.record(colony, executortype)
+        try:
+            return await self._publish(self._stamp(template, withdrawn=True))
+        finally:
+            self._storers.pop(template.key, None)
 
     async def withdraw_all(self) -> int:
-        keys = [(t.colony, t.executortype) for t in self._advertised.values()]
-        results = await asyncio.gather(*(self.withdraw(colony, etype) for colony, etype in keys))
+        names = list(self._adverts)
+        results = await asyncio.gather(*(self.withdraw(colony, etype) for colony, etype in names))
         return sum(results)
 
     def advertised(self) -> list[ProviderRecord]:
-        return list(self._advertised.values())
+        """The templates being advertised (one per key)."""
+        return [advert.template for advert in self._adverts.values()]
+
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        """Call `listener(colony, executortype)` whenever this node's storage merges records that
+        change what a key offers (see `MergingStorage`). Called synchronously from the DHT; it
+        must be quick, and its exceptions are logged and swallowed."""
+        self.storage.listeners.append(listener)
+
+    def remove_change_listener(self, listener: ChangeListener) -> None:
+        if listener in self.storage.listeners:
+            self.storage.listeners.remove(listener)
+
+    def _unchanged(self, advert: _Advert, template: ProviderRecord) -> bool:
+        return advert.sent is not None and unstamped(advert.sent) == unstamped(self._filled(template))
+
+    def _filled(self, template: ProviderRecord) -> ProviderRecord:
+        return msgspec.structs.replace(
+            template,
+            node_id=self.node_id,
+            dht_address=self.dht_address,
+            api_url=template.api_url or self.api_url,
+            cert=template.cert or self.cert,
+        )
 
     def _stamp(self, template: ProviderRecord, *, withdrawn: bool = False) -> ProviderRecord:
         issued = max(int(time.time() * 1000), self._last_issued_ms + 1)  # strictly increasing
         self._last_issued_ms = issued
         record = msgspec.structs.replace(
-            template,
-            dht_address=self.dht_address,
-            api_url=template.api_url or self.api_url,
-            cert=template.cert or self.cert,
+            self._filled(template),
             issued_ms=issued,
             expires=issued / 1000 + self.ttl,
             withdrawn=withdrawn,
             live=0 if withdrawn else template.live,
             waiting=0 if withdrawn else template.waiting,
+            running=0 if withdrawn else template.running,
         )
         return sign_record(record, self._prvkey)
+
+    def _keep(self, template: ProviderRecord) -> _Advert:
+        advert = self._adverts[(template.colony, template.executortype)] = _Advert(template)
+        return advert
+
+    async def _send(self, advert: _Advert, record: ProviderRecord) -> bool:
+        advert.sent, advert.at = record, time.monotonic()
+        advert.accepted = await self._publish(record)
+        return advert.accepted
 
     async def _publish(self, record: ProviderRecord) -> bool:
         server = self._require_server()
         dkey = record.key
         kept_locally = record in self.storage.merge(dkey, [record])
         if not kept_locally and not record.withdrawn:
-            log.warning("own record for %s refused by this node's own checks (certificate?)", record.colony)
-        nodes = await server.closest_nodes(dkey, self.lookup_timeout)
+            self._explain_not_kept(record)
+        nodes, crawled = self._storers.get(dkey, ([], float("-inf")))
+        if not nodes or time.monotonic() - crawled >= self._storers_ttl:
+            nodes, crawled = await server.closest_nodes(dkey, self.lookup_timeout), time.monotonic()
         if not nodes:
             return kept_locally
-        return await server.store_at(nodes, dkey, encode_records([record])) > 0
+        acknowledged = await server.store_at(nodes, dkey, encode_records([record]))
+        if acknowledged == len(nodes):
+            self._storers[dkey] = (nodes, crawled)
+        else:  # one did not answer or did not keep it: crawl again next time
+            self._storers.pop(dkey, None)
+        return acknowledged > 0
+
+    def _explain_not_kept(self, record: ProviderRecord) -> None:
+        name = f"{record.colony}/{record.executortype}" if record.executortype else record.colony
+        if acceptable(record, record.key, time.time(), self.verify_record):
+            log.debug("own record for %s not kept here: the key's set is full of more preferred providers", name)
+        else:
+            log.warning("own record for %s refused by this node's own checks (certificate?)", name)
 
     # -- lookups -----------------------------------------------------------------------------
 
     async def lookup(self, colony: str, executortype: str = "", *, timeout: float | None = None) -> list[ProviderRecord]:
         """Live providers for a key: the merge of this node's set and every reply from the k
-        closest nodes (newest per node; expired, invalid and withdrawn records left out),
-        best first (live executors, then fewest waiting)."""
+        closest nodes (page 0 from each, further pages from a few), newest per node; expired,
+        invalid and withdrawn records left out; best first (live executors, then least loaded)."""
         server = self._require_server()
         dkey = key_for(colony, executortype)
         collected = self.storage.records(dkey)
         crawl = await server.collect(dkey, self.lookup_timeout if timeout is None else timeout)
         if crawl is None:
             return visible(collected)
+        values = crawl.values + await server.more_pages(dkey, crawl.holders, self._alpha)
         now = time.time()
-        received = {encode_record(r): r for value in crawl.values for r in decode_records(value)}
+        received = {encode_record(r): r for value in values for r in decode_records(value)}
         collected += [r for r in received.values() if acceptable(r, dkey, now, self.verify_record)]
         merged = merge(collected, now)
         peer = crawl.nearest_without_value.popleft()
         if peer is not None and merged:
             # Repair the closest node that had nothing, with records verified here (the library
             # stored whatever value was most common, unverified).
-            self._spawn(server.store_at([peer], dkey, encode_records(bounded(merged))))
+            for page in paged(by_node(bounded(merged))):
+                self._spawn(server.store_at([peer], dkey, encode_records(page)))
         return visible(merged)
 
     def peers(self) -> list[Peer]:
@@ -312,9 +393,12 @@ class DHTNode:
                 log.exception("DHT peer probe failed")
 
     async def _republish(self) -> None:
-        templates = list(self._advertised.values())
-        if templates:
-            await asyncio.gather(*(self._publish(self._stamp(t)) for t in templates))
+        """Publish every advertised record once per interval; one that `advertise` published
+        less than half an interval ago waits for the next round."""
+        recent = time.monotonic() - self.republish_interval / 2
+        due = [advert for advert in self._adverts.values() if advert.at <= recent]
+        if due:
+            await asyncio.gather(*(self._send(advert, self._stamp(advert.template)) for advert in due))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

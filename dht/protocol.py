@@ -6,11 +6,15 @@ Fixes over kademlia 2.2.3 / rpcudp 5.0.1:
   wrong new nodes; here the stored key is the DHT key, and a newcomer to a DHT of fewer than k
   nodes always gets them;
 - `find_value` answers with the value *and* the closest nodes, so a lookup can go on crawling
-  past storers and merge every reply;
+  past storers and merge every reply; the value is page 0 of the key's set, the reply says how
+  many pages there are, and `find_page` fetches the others;
 - node lists and values from peers are checked before use (a bad tuple crashed the crawler) and
   peers outside the allowed networks are never dialed;
 - a caller that gives up on an RPC (cancelled future) no longer breaks rpcudp's timeout and
-  response callbacks; `close()` resolves what is outstanding and cancels what it started.
+  response callbacks; `close()` resolves what is outstanding and cancels what it started;
+- at most `max_in_flight` requests are outstanding at once (the library sends all of a crawl
+  round's requests together): replies arriving together can overflow the socket's receive
+  buffer and be dropped, which makes healthy peers look dead.
 """
 from __future__ import annotations
 
@@ -23,8 +27,10 @@ from typing import Any, TypeGuard
 
 from kademlia.node import Node
 from kademlia.protocol import KademliaProtocol
+from rpcudp.protocol import RPCProtocol
 
 from colonies.dht.health import HealthBook
+from colonies.dht.records import MAX_PAGES
 from colonies.dht.routing import HealthAwareRoutingTable
 from colonies.dht.storage import MergingStorage
 
@@ -32,6 +38,7 @@ log = logging.getLogger(__name__)
 
 AddressFilter = Callable[[str], bool]
 RPCResult = tuple[bool, Any]
+MAX_IN_FLIGHT = 16  # replies of up to ~7 KB each; a default Linux receive buffer holds ~200 KB
 
 
 def _is_id(value: object) -> TypeGuard[bytes]:
@@ -49,6 +56,7 @@ class FederationProtocol(KademliaProtocol):
         health: HealthBook,
         address_allowed: AddressFilter,
         refresh_interval: float,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         super().__init__(source_node, storage, ksize)
         self._wait_timeout = rpc_timeout
@@ -58,6 +66,7 @@ class FederationProtocol(KademliaProtocol):
         self.router = HealthAwareRoutingTable(self, ksize, source_node, health.suspended)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self._window = asyncio.Semaphore(max_in_flight)
 
     # -- datagrams ---------------------------------------------------------------------------
 
@@ -144,14 +153,40 @@ class FederationProtocol(KademliaProtocol):
 
     def rpc_find_value(self, sender: tuple[str, int], nodeid: object, key: object) -> Any:
         nodes = self.rpc_find_node(sender, nodeid, key)
-        if nodes is None:
+        if nodes is None or not _is_id(key):
             return None
-        value = self.storage.get(key)
-        if value is None:
+        pages = self.storage.pages(key)
+        if not pages:
             return nodes
-        return {"value": value, "nodes": nodes}
+        return {"value": pages[0], "pages": len(pages), "nodes": nodes}
+
+    def rpc_find_page(self, sender: tuple[str, int], nodeid: object, key: object, number: object) -> bytes | None:
+        if not (_is_id(nodeid) and _is_id(key) and isinstance(number, int)):
+            return None
+        self._heard_from(sender, nodeid)
+        return self.storage.page(key, number)
 
     # -- outgoing RPCs -----------------------------------------------------------------------
+
+    async def _request(self, name: str, address: tuple[str, int], *args: Any) -> RPCResult:
+        async with self._window:
+            if self._closed:
+                return False, None
+            send = RPCProtocol.__getattr__(self, name)  # rpcudp's sender for remote `rpc_<name>`
+            result: RPCResult = await send(address, *args)
+            return result
+
+    async def ping(self, address: tuple[str, int], *args: Any) -> RPCResult:
+        return await self._request("ping", address, *args)
+
+    async def store(self, address: tuple[str, int], *args: Any) -> RPCResult:
+        return await self._request("store", address, *args)
+
+    async def find_node(self, address: tuple[str, int], *args: Any) -> RPCResult:
+        return await self._request("find_node", address, *args)
+
+    async def find_value(self, address: tuple[str, int], *args: Any) -> RPCResult:
+        return await self._request("find_value", address, *args)
 
     def _node_list(self, raw: object) -> list[tuple[bytes, str, int]]:
         """Node tuples from a peer, keeping only well-formed, dialable, non-suspended ones."""
@@ -183,10 +218,18 @@ class FederationProtocol(KademliaProtocol):
         if result[0]:
             reply = result[1]
             if isinstance(reply, dict) and isinstance(reply.get("value"), bytes):
-                result = (True, {"value": reply["value"], "nodes": self._node_list(reply.get("nodes"))})
+                pages = reply.get("pages")
+                pages = min(pages, MAX_PAGES) if isinstance(pages, int) and pages > 0 else 1
+                result = (True, {"value": reply["value"], "pages": pages, "nodes": self._node_list(reply.get("nodes"))})
             else:
                 result = (True, self._node_list(reply))
         return self.handle_call_response(result, node_to_ask)
+
+    async def call_find_page(self, node_to_ask: Node, key: bytes, number: int) -> bytes | None:
+        """Page `number` of the node's set for `key`, or None."""
+        result = await self._request("find_page", (node_to_ask.ip, node_to_ask.port), self.source_node.id, key, number)
+        answered, reply = self.handle_call_response(result, node_to_ask)
+        return reply if answered and isinstance(reply, bytes) else None
 
     def handle_call_response(self, result: RPCResult, node: Node) -> RPCResult:
         if not result[0]:

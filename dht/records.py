@@ -3,7 +3,8 @@
 A record is compact JSON. Its signature is `colonies.crypto.sign` over the canonical encoding of
 every other field (keys sorted, no whitespace) with the node's key; the recovered signer id must
 equal `node_id`. A DHT value is a JSON array of records, bounded so that it always fits one
-kademlia/rpcudp datagram (8 KiB for name + arguments).
+kademlia/rpcudp datagram (8 KiB for name + arguments). A key's set holds more records than one
+value does; storers serve it as numbered pages, each one value.
 """
 from __future__ import annotations
 
@@ -16,15 +17,16 @@ import msgspec
 from colonies import crypto
 
 # Size bounds. A record above MAX_RECORD_BYTES is refused when signed and when received. A stored
-# set keeps, in preference order, the records whose encoding fits MAX_VALUE_BYTES, at most
-# MAX_RECORDS_PER_KEY of them; at least MIN_RECORDS_PER_KEY records of the largest size always fit.
+# set keeps the first MAX_RECORDS_PER_KEY records in preference order, served in pages of at most
+# MAX_VALUE_BYTES (at least MIN_RECORDS_PER_PAGE records of the largest size fit one page).
 MAX_RECORD_BYTES = 1500
-MAX_RECORDS_PER_KEY = 8
-MIN_RECORDS_PER_KEY = 4
+MAX_RECORDS_PER_KEY = 64
+MIN_RECORDS_PER_PAGE = 4
+MAX_PAGES = -(-MAX_RECORDS_PER_KEY // MIN_RECORDS_PER_PAGE)
 MAX_VALUE_BYTES = 6144
 RPCUDP_MAX_REQUEST = 8192  # rpcudp refuses a request whose msgpack [name, args] exceeds this
 STORE_OVERHEAD = 64  # msgpack of ["store", [nodeid(20), key(20), value]] around the value
-assert 2 + MIN_RECORDS_PER_KEY * (MAX_RECORD_BYTES + 1) <= MAX_VALUE_BYTES
+assert 2 + MIN_RECORDS_PER_PAGE * (MAX_RECORD_BYTES + 1) <= MAX_VALUE_BYTES
 assert MAX_VALUE_BYTES + STORE_OVERHEAD <= RPCUDP_MAX_REQUEST - 1024, "DHT values must stay well under 8 KiB"
 
 # Clock sanity for received records.
@@ -36,12 +38,13 @@ _HEX130 = msgspec.Meta(pattern="^([0-9a-f]{130})?$")
 _Count = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
 
 
-class ProviderRecord(msgspec.Struct, frozen=True, kw_only=True):
+class ProviderRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One node's offer for one key. `executortype` is "" for the colony-level key.
 
     `issued_ms` (unix ms, strictly increasing per node) orders a node's records: the newest wins,
     even over an older one that expires later. A `withdrawn` record is a tombstone: it replaces
-    the node's earlier record everywhere and is never returned by lookups.
+    the node's earlier record everywhere and is never returned by lookups. Fields at their
+    default are left out of the wire encoding (not of the signed payload).
     """
 
     node_id: Annotated[str, _HEX64]
@@ -51,6 +54,7 @@ class ProviderRecord(msgspec.Struct, frozen=True, kw_only=True):
     executortype: Annotated[str, msgspec.Meta(max_length=128)] = ""
     live: _Count = 0
     waiting: _Count = 0
+    running: _Count = 0
     issued_ms: Annotated[int, msgspec.Meta(ge=0)] = 0
     expires: float = 0.0
     withdrawn: bool = False
@@ -76,7 +80,14 @@ def key_for(colony: str, executortype: str = "") -> bytes:
 def signing_payload(record: ProviderRecord) -> bytes:
     fields = msgspec.structs.asdict(record)
     del fields["signature"]
+    if not fields["running"]:
+        del fields["running"]  # added later: records from nodes that do not send it still verify
     return msgspec.json.encode(fields, order="sorted")
+
+
+def unstamped(record: ProviderRecord) -> ProviderRecord:
+    """The offer without its stamp and signature: equal for a record and its republished copy."""
+    return msgspec.structs.replace(record, issued_ms=0, expires=0.0, signature="")
 
 
 def encode_record(record: ProviderRecord) -> bytes:
@@ -84,13 +95,15 @@ def encode_record(record: ProviderRecord) -> bytes:
 
 
 def sign_record(record: ProviderRecord, prvkey: str) -> ProviderRecord:
-    """The record with node_id set to the key's id and signed; refuses records over the size cap."""
+    """The record with node_id set to the key's id and signed; refuses records over the size cap
+    and, like every storer would, fields out of bounds (ValueError)."""
     unsigned = msgspec.structs.replace(record, node_id=crypto.id_from_private_key(prvkey), signature="")
     signature = crypto.sign(signing_payload(unsigned).decode(), prvkey)
     signed = msgspec.structs.replace(unsigned, signature=signature)
-    size = len(encode_record(signed))
-    if size > MAX_RECORD_BYTES:
-        raise ValueError(f"provider record is {size} bytes, over the {MAX_RECORD_BYTES}-byte cap (shorten the cert or names)")
+    encoded = encode_record(signed)
+    if len(encoded) > MAX_RECORD_BYTES:
+        raise ValueError(f"provider record is {len(encoded)} bytes, over the {MAX_RECORD_BYTES}-byte cap (shorten the cert or names)")
+    _record.decode(encoded)  # the constraints are checked on decode only
     return signed
 
 
@@ -107,18 +120,22 @@ def signature_ok(record: ProviderRecord) -> bool:
 
 
 def bounded(records: list[ProviderRecord]) -> list[ProviderRecord]:
-    """The records, in the given order, that fit one value: a record that would overflow the
-    byte budget is skipped (a smaller later one may still fit), and at most MAX_RECORDS_PER_KEY."""
-    kept: list[ProviderRecord] = []
-    size = 2  # the brackets
+    """The first MAX_RECORDS_PER_KEY records (in preference order): what a storer keeps per key."""
+    return records[:MAX_RECORDS_PER_KEY]
+
+
+def paged(records: list[ProviderRecord]) -> list[list[ProviderRecord]]:
+    """The records, in the given order, cut into pages that each fit one value."""
+    pages: list[list[ProviderRecord]] = []
+    size = MAX_VALUE_BYTES  # so that the first record opens a page
     for record in records:
-        if len(kept) == MAX_RECORDS_PER_KEY:
-            break
-        extra = len(encode_record(record)) + (1 if kept else 0)
-        if size + extra <= MAX_VALUE_BYTES:
-            kept.append(record)
-            size += extra
-    return kept
+        extra = len(encode_record(record)) + 1  # a comma, or the closing bracket
+        if size + extra > MAX_VALUE_BYTES:
+            pages.append([])
+            size = 1  # the opening bracket
+        pages[-1].append(record)
+        size += extra
+    return pages
 
 
 def encode_records(records: list[ProviderRecord]) -> bytes:
@@ -141,7 +158,7 @@ def decode_records(value: object) -> list[ProviderRecord]:
     except msgspec.DecodeError:
         return []
     records: list[ProviderRecord] = []
-    for raw in raws[: 4 * MAX_RECORDS_PER_KEY]:
+    for raw in raws[:MAX_RECORDS_PER_KEY]:
         if len(raw) > MAX_RECORD_BYTES:
             continue
         try:

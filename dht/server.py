@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from dataclasses import dataclass
 
 from kademlia.network import Server
@@ -14,6 +15,8 @@ from colonies.dht.protocol import AddressFilter, FederationProtocol
 from colonies.dht.storage import MergingStorage
 
 log = logging.getLogger(__name__)
+
+RECEIVE_BUFFER = 1 << 20  # bytes asked for; the kernel caps it (Linux: net.core.rmem_max)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,14 @@ class KadServer(Server):
             address_allowed=self.settings.address_allowed,
             refresh_interval=self.settings.refresh_interval,
         )
+
+    async def listen(self, port: int, interface: str = "127.0.0.1") -> None:
+        await super().listen(port, interface)
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            # The replies to a crawl round arrive together; the default buffer (~200 KiB on
+            # Linux) holds only a few dozen of them.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
 
     def refresh_table(self, interval: int = 3600) -> None:
         # The library reschedules itself with the default interval whatever was passed, crawls
@@ -120,6 +131,20 @@ class KadServer(Server):
         crawl = RecordCrawl(protocol, target, nearest, self.ksize, self.alpha, deadline=self._deadline(timeout))
         await crawl.find()
         return crawl
+
+    async def more_pages(self, dkey: bytes, holders: list[tuple[Node, int]], ask: int) -> list[bytes]:
+        """Pages 1, 2, … of `dkey`, each from up to `ask` storers that have it (those with the
+        most pages first, then the closest): storers keep nearly the same set, so asking all k
+        for every page would cost k requests per page for little."""
+        target = Node(dkey)
+        ranked = sorted(holders, key=lambda holder: (-holder[1], holder[0].distance_to(target)))
+        protocol = self._proto()
+        calls = [
+            protocol.call_find_page(node, dkey, number)
+            for number in range(1, ranked[0][1] if ranked else 0)
+            for node in [node for node, pages in ranked if pages > number][:ask]
+        ]
+        return [page for page in await asyncio.gather(*calls) if page is not None]
 
     async def get(self, key: object) -> None:
         raise NotImplementedError("use DHTNode.lookup: values are record sets to merge")

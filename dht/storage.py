@@ -1,6 +1,7 @@
 """Kademlia storage that merges record sets per key instead of replacing the value."""
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -8,23 +9,35 @@ from dataclasses import dataclass
 from kademlia.storage import IStorage
 
 from colonies.dht.merge import RecordVerifier, acceptable, merge
-from colonies.dht.records import ProviderRecord, bounded, decode_records, encode_records
+from colonies.dht.records import ProviderRecord, bounded, decode_records, encode_records, paged, unstamped
+
+log = logging.getLogger(__name__)
 
 MAX_KEYS = 65536  # every record is signed by a verified member, so this only guards memory
+
+ChangeListener = Callable[[str, str], None]  # (colony, executortype)
 
 
 @dataclass
 class _Entry:
     records: list[ProviderRecord]
     changed: float  # monotonic time of the last merge that changed the set
+    pages: list[bytes] | None = None  # encoded pages, made when first asked for
 
 
 class MergingStorage(IStorage):
     """Values are JSON arrays of provider records; a store merges them into the key's set.
 
-    The kept set holds only acceptable records (see `merge.acceptable`), newest per node, in
-    preference order as far as they fit one datagram (`records.bounded`). Tombstones (withdrawn records) are kept until they expire so that they keep
-    beating the records they withdraw.
+    The kept set holds only acceptable records (see `merge.acceptable`), newest per node, the
+    first MAX_RECORDS_PER_KEY in preference order (`records.bounded`). It is served in pages that
+    each fit one datagram (`records.paged`): `get` is page 0, `page(key, n)` the others. Pages are
+    cut in node-id order, so a republished record (newer stamp) or a changed load never moves to
+    another page between the page requests of one lookup. Tombstones (withdrawn records) are kept
+    until they expire so that they keep beating the records they withdraw.
+
+    `listeners` are called with (colony, executortype) when a merge changes what a key offers:
+    a provider added or dropped, or a changed field other than the stamp and signature (a mere
+    republish does not count). Expiry does not call them.
     """
 
     def __init__(
@@ -38,6 +51,7 @@ class MergingStorage(IStorage):
         self._clock = clock
         self._max_keys = max_keys
         self._data: dict[bytes, _Entry] = {}
+        self.listeners: list[ChangeListener] = []
 
     def merge(self, key: bytes, incoming: list[ProviderRecord]) -> list[ProviderRecord]:
         """Merge records into the set of `key`; returns the resulting set."""
@@ -52,12 +66,22 @@ class MergingStorage(IStorage):
             if len(self._data) >= self._max_keys:
                 return []
         merged = bounded(merge([*current, *accepted], now))
+        if merged == current:
+            return merged
         if merged:
-            if merged != current:
-                self._data[key] = _Entry(merged, time.monotonic())
+            self._data[key] = _Entry(merged, time.monotonic())
         else:
             self._data.pop(key, None)
+        if _offers(merged) != _offers([r for r in current if r.expires > now]):
+            self._notify(accepted[0])
         return merged
+
+    def _notify(self, record: ProviderRecord) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(record.colony, record.executortype)
+            except Exception:  # a listener bug must not break a store
+                log.exception("DHT change listener failed")
 
     def records(self, key: bytes) -> list[ProviderRecord]:
         """The unexpired records of `key` (tombstones included)."""
@@ -67,9 +91,23 @@ class MergingStorage(IStorage):
         now = self._clock()
         if any(r.expires <= now for r in entry.records):
             entry.records = [r for r in entry.records if r.expires > now]
+            entry.pages = None
             if not entry.records:
                 del self._data[key]
         return list(entry.records)
+
+    def pages(self, key: bytes) -> list[bytes]:
+        """The encoded pages of `key`'s set (none for an unknown key)."""
+        if not self.records(key):
+            return []
+        entry = self._data[key]
+        if entry.pages is None:
+            entry.pages = [encode_records(page) for page in paged(by_node(entry.records))]
+        return entry.pages
+
+    def page(self, key: bytes, number: int) -> bytes | None:
+        pages = self.pages(key)
+        return pages[number] if 0 <= number < len(pages) else None
 
     def cull(self) -> None:
         for key in list(self._data):
@@ -93,16 +131,27 @@ class MergingStorage(IStorage):
         return value
 
     def get(self, key: bytes, default: bytes | None = None) -> bytes | None:
-        records = self.records(key)
-        return encode_records(records) if records else default
+        """Page 0 of the key's set."""
+        page = self.page(key, 0)
+        return default if page is None else page
 
     def iter_older_than(self, seconds_old: float) -> list[tuple[bytes, bytes]]:
         cutoff = time.monotonic() - seconds_old
         return [(key, value) for key, value in self if self._data[key].changed <= cutoff]
 
     def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
+        """(key, page) for every page of every key: what a newcomer is handed."""
         self.cull()
-        return iter([(key, encode_records(entry.records)) for key, entry in self._data.items()])
+        return iter([(key, page) for key in list(self._data) for page in self.pages(key)])
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+def by_node(records: list[ProviderRecord]) -> list[ProviderRecord]:
+    """The order pages are cut in: stable while the set's members stay the same."""
+    return sorted(records, key=lambda record: record.node_id)
+
+
+def _offers(records: list[ProviderRecord]) -> dict[str, ProviderRecord]:
+    return {record.node_id: unstamped(record) for record in records}

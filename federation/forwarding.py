@@ -14,7 +14,7 @@ from colonies.federation import envelope
 from colonies.federation import store as fq
 from colonies.federation.live import LiveExecutors
 from colonies.federation.membership import MembershipError
-from colonies.federation.messages import ForwardBatch, Heartbeat, Lookup, Provider, ResultAck, ResultBatch, StartRequest
+from colonies.federation.messages import ForwardBatch, Heartbeat, Lookup, Provider, Report
 from colonies.federation.origin import Origin
 from colonies.federation.peers import NodeIdentity, PeerClient, PeerError
 from colonies.federation.providers import ProviderCache, ProviderSource
@@ -243,11 +243,8 @@ class Federation:
                 reply = await self.receiver.accept(cert, msgspec.json.decode(payload, type=ForwardBatch))
             elif payloadtype == "heartbeat":
                 reply = await self.receiver.heartbeat(cert, msgspec.json.decode(payload, type=Heartbeat))
-            elif payloadtype == "start":
-                reply = await self.origin.grant(cert.node_id, msgspec.json.decode(payload, type=StartRequest))
-            elif payloadtype == "result":
-                batch = msgspec.json.decode(payload, type=ResultBatch)
-                reply = ResultAck(acknowledged=await self.origin.apply_results(cert.node_id, batch.results))
+            elif payloadtype == "report":
+                reply = await self.origin.report(cert.node_id, msgspec.json.decode(payload, type=Report))
             else:
                 raise RPCError(400, f"Unknown federation message {payloadtype}")
         except msgspec.DecodeError as err:

@@ -72,17 +72,6 @@ class ForwardBatchReply(Message):
     accepted: list[Accepted]
 
 
-class StartRequest(Message):
-    """The peer is about to start these forwarded processes: may it? (at most one execution)"""
-
-    origin_processids: list[str]
-
-
-class StartReply(Message):
-    granted: list[str] = msgspec.field(default_factory=list)
-    revoked: list[str] = msgspec.field(default_factory=list)  # taken back, cancelled or gone: drop the copy
-
-
 class Result(Message):
     """The state of a forwarded process, from the node that runs it to its origin."""
 
@@ -93,11 +82,17 @@ class Result(Message):
     remote_processid: str = ""
 
 
-class ResultBatch(Message):
-    results: list[Result]
+class Report(Message):
+    """From a peer to an origin: forwarded processes it is about to start (may it? at most one
+    execution) and results of those that ended there, in one message."""
+
+    starts: list[str] = msgspec.field(default_factory=list)
+    results: list[Result] = msgspec.field(default_factory=list)
 
 
-class ResultAck(Message):
+class ReportReply(Message):
+    granted: list[str] = msgspec.field(default_factory=list)
+    revoked: list[str] = msgspec.field(default_factory=list)  # taken back, cancelled or gone: drop the copy
     # results the origin has taken (applied, or known to be late duplicates): stop reporting them
     acknowledged: list[str] = msgspec.field(default_factory=list)
 

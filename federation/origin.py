@@ -30,8 +30,8 @@ from colonies.federation.messages import (
     HeartbeatReply,
     Provider,
     Result,
-    StartReply,
-    StartRequest,
+    Report,
+    ReportReply,
 )
 from colonies.federation.peers import NodeIdentity, PeerClient, PeerError
 from colonies.federation.providers import ProviderCache
@@ -203,24 +203,27 @@ class Origin:
         self._revoked[node] = (known_url or url, pending)
 
     # --- what peers ask -----------------------------------------------------------------
-    async def grant(self, peer_node: str, request: StartRequest) -> StartReply:
+    async def report(self, peer_node: str, report: Report) -> ReportReply:
+        """A peer's results (closed here if it still holds them; later copies dropped) and start
+        requests (granted while this node still holds the peer responsible), in one transaction.
+        Every result is acknowledged, so the peer stops reporting it either way."""
         now = time.time_ns()
-        granted, revoked = await self.core.db.write(
-            lambda conn: fq.grant_starts(conn, peer_node, request.origin_processids, now, int(self.config.running_lease * fq.NS))
-        )
+        lease_ns = int(self.config.running_lease * fq.NS)
+
+        def apply(conn: Any) -> tuple[list[ProcessRecord], list[str], list[str]]:
+            records = fq.apply_results(conn, peer_node, report.results, now) if report.results else []
+            granted, revoked = fq.grant_starts(conn, peer_node, report.starts, now, lease_ns) if report.starts else ([], [])
+            return records, granted, revoked
+
+        records, granted, revoked = await self.core.db.write(apply)
+        self._publish(records)
         if peer_node in self.health:
             self.health[peer_node].heard()
-        return StartReply(granted=granted, revoked=revoked)
+        return ReportReply(granted=granted, revoked=revoked, acknowledged=[r.origin_processid for r in report.results])
 
-    async def apply_results(self, sender: str, results: list[Result]) -> list[str]:
-        """Close what the sender holds (later copies of a result are dropped); every id is
-        acknowledged, so the sender stops reporting it either way."""
+    async def apply_results(self, sender: str, results: list[Result]) -> None:
         now = time.time_ns()
-        records = await self.core.db.write(lambda conn: fq.apply_results(conn, sender, results, now))
-        self._publish(records)
-        if sender in self.health:
-            self.health[sender].heard()
-        return [r.origin_processid for r in results]
+        self._publish(await self.core.db.write(lambda conn: fq.apply_results(conn, sender, results, now)))
 
     # --- watching peers -------------------------------------------------------------------
     def process_cancelled(self, record: ProcessRecord) -> None:

@@ -30,10 +30,8 @@ from colonies.federation.messages import (
     Load,
     Provider,
     Result,
-    ResultAck,
-    ResultBatch,
-    StartReply,
-    StartRequest,
+    Report,
+    ReportReply,
 )
 from colonies.federation.peers import NodeIdentity, PeerClient, PeerError
 from colonies.models import CANCELLED, RUNNING, WAITING
@@ -64,7 +62,9 @@ class Receiver:
         self.live = live
         self.accepting = True
         self.report_now = asyncio.Event()
-        self.starts: Coalescer[tuple[str, str], str, bool] = Coalescer(self._ask_starts)
+        # start requests and results for one origin travel together: ("start", origin process id)
+        # is answered with the grant, ("result", Result) with its acknowledgement
+        self.outbox: Coalescer[tuple[str, str], tuple[str, Any], bool] = Coalescer(self._send_report)
         # local process id → (origin node, origin URL, origin process id) of copies taken in since
         # this node started (older ones are read from the store)
         self._links: dict[str, tuple[str, str, str]] = {}
@@ -130,7 +130,7 @@ class Receiver:
         granted = False
         for attempt in range(START_ATTEMPTS):
             try:
-                granted = await self.starts.call((origin_node, origin_url), origin_processid)
+                granted = await self.outbox.call((origin_node, origin_url), ("start", origin_processid))
                 break
             except PeerError as err:
                 if attempt + 1 == START_ATTEMPTS:
@@ -150,11 +150,12 @@ class Receiver:
             link = self._links[processid] = (row.origin_node, row.origin_url, row.origin_processid)
         return link
 
-    async def _ask_starts(self, key: tuple[str, str], origin_processids: list[str]) -> list[bool]:
+    async def _send_report(self, key: tuple[str, str], items: list[tuple[str, Any]]) -> list[bool]:
         node, url = key
-        _, reply = await self.client.call(url, "start", StartRequest(origin_processids=origin_processids), StartReply, node_id=node)
-        granted = set(reply.granted)
-        return [pid in granted for pid in origin_processids]
+        report = Report(starts=[x for kind, x in items if kind == "start"], results=[x for kind, x in items if kind == "result"])
+        _, reply = await self.client.call(url, "report", report, ReportReply, node_id=node)
+        granted, acknowledged = set(reply.granted), set(reply.acknowledged)
+        return [x in granted if kind == "start" else x.origin_processid in acknowledged for kind, x in items]
 
     async def drop(self, processids: list[str]) -> None:
         now = time.time_ns()
@@ -265,20 +266,19 @@ class Receiver:
         return sum(done)
 
     async def _report(self, node: str, url: str, results: list[Result]) -> int:
-        try:
-            _, ack = await self.client.call(url, "result", ResultBatch(results=results), ResultAck, node_id=node)
-        except PeerError as err:
-            log.debug("origin %s did not take %d results yet: %s", node[:12], len(results), err)
+        outcomes = await asyncio.gather(*(self.outbox.submit((node, url), ("result", r)) for r in results), return_exceptions=True)
+        taken = [r for r, ok in zip(results, outcomes) if ok is True]
+        missed = [r for r, ok in zip(results, outcomes) if ok is not True]
+        if missed:
+            log.debug("origin %s did not take %d results yet", node[:12], len(missed))
             retry = self._pending[(node, url)]
-            for result in results:
+            for result in missed:
                 retry.setdefault(result.origin_processid, result)
-            return 0
-        await self.core.db.write(lambda conn: fq.acknowledge(conn, node, ack.acknowledged))
-        taken = set(ack.acknowledged)
-        for result in results:
-            if result.origin_processid in taken:
+        if taken:
+            await self.core.db.write(lambda conn: fq.acknowledge(conn, node, [r.origin_processid for r in taken]))
+            for result in taken:
                 self._links.pop(result.remote_processid, None)
-        return len(ack.acknowledged)
+        return len(taken)
 
     # --- leaving -------------------------------------------------------------------------
     async def hand_back(self) -> tuple[int, int]:
@@ -292,15 +292,15 @@ class Receiver:
         for (node, url), results in by_origin.items():
             for _ in range(3):
                 try:
-                    await self.client.call(url, "result", ResultBatch(results=results), ResultAck, node_id=node)
-                    returned += len(results)
+                    _, reply = await self.client.call(url, "report", Report(results=results), ReportReply, node_id=node)
+                    returned += len(reply.acknowledged)
                     break
                 except PeerError:
                     await asyncio.sleep(0.2)
         return len(handed), returned
 
     async def close(self) -> None:
-        await self.starts.close()
+        await self.outbox.close()
 
 
 def _values(value: Any) -> list[Any]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import random
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,12 +12,20 @@ import msgspec
 from kademlia.storage import IStorage
 
 from colonies import crypto
-from colonies.dht import DHTNode, ProviderRecord
+from colonies.dht import DHTNode, ProviderRecord, sign_record
 from colonies.dht.addresses import LOOPBACK, address_filter
 from colonies.dht.server import KadServer, ProtocolSettings
 
 HOST = "127.0.0.1"
-AUTHORITY = crypto.generate_private_key()
+_KEYS = random.Random(7)  # node ids order records and peers: the same every run
+
+
+def seeded_prvkey(rng: random.Random = _KEYS) -> str:
+    # 32 random bytes are a valid secp256k1 key but with probability ~2^-128.
+    return rng.randbytes(32).hex()
+
+
+AUTHORITY = seeded_prvkey()
 AUTHORITY_ID = crypto.id_from_private_key(AUTHORITY)
 FAST = {"rpc_timeout": 0.3, "failure_backoff": 0.2, "lookup_timeout": 3.0, "republish_interval": 30.0}
 
@@ -38,8 +47,19 @@ def is_member(record: ProviderRecord) -> bool:
         return False
 
 
+def member_record(prvkey: str, **fields: Any) -> ProviderRecord:
+    """A signed dev/gpu record of a federation member that runs no DHT node."""
+    node_id = crypto.id_from_private_key(prvkey)
+    now = time.time()
+    values: dict[str, Any] = {
+        "node_id": node_id, "api_url": "http://127.0.0.1:9", "dht_address": "127.0.0.1:9", "colony": "dev",
+        "executortype": "gpu", "live": 9, "issued_ms": int(now * 1000), "expires": now + 60, "cert": issue_cert(node_id),
+    }
+    return sign_record(ProviderRecord(**{**values, **fields}), prvkey)
+
+
 def make_node(prvkey: str | None = None, **options: Any) -> DHTNode:
-    prvkey = prvkey or crypto.generate_private_key()
+    prvkey = prvkey or seeded_prvkey()
     node_id = crypto.id_from_private_key(prvkey)
     settings = {**FAST, **options}
     settings.setdefault("cert", issue_cert(node_id))
@@ -77,6 +97,12 @@ class VerbatimStorage(IStorage):
 
     def get(self, key: bytes, default: bytes | None = None) -> bytes | None:
         return self.data.get(key, default)
+
+    def pages(self, key: bytes) -> list[bytes]:
+        return [self.data[key]] if key in self.data else []
+
+    def page(self, key: bytes, number: int) -> bytes | None:
+        return self.data.get(key) if number == 0 else None
 
     def iter_older_than(self, seconds_old: float) -> list[tuple[bytes, bytes]]:
         return []

@@ -335,7 +335,7 @@ async def test_a_restarted_peer_runs_none_of_the_work_taken_back_while_it_was_go
 async def test_forwarded_in_work_is_never_forwarded_on(tmp_path: Path) -> None:
     port_a, port_b, port_c = free_port(), free_port(), free_port()
     a = dev_federation_node(tmp_path, "a", port_a, [port_b], **FAST)
-    b = dev_federation_node(tmp_path, "b", port_b, [port_a, port_c], live_window=1.0, **FAST)
+    b = dev_federation_node(tmp_path, "b", port_b, [port_a, port_c], live_window=3.0, **FAST)
     c = dev_federation_node(tmp_path, "c", port_c, [port_b], **FAST)
     stop = asyncio.Event()
     ran: collections.Counter[str] = collections.Counter()
@@ -353,7 +353,7 @@ async def test_forwarded_in_work_is_never_forwarded_on(tmp_path: Path) -> None:
             await eventually(waiting_at_b, 10, "forwarded to B")
             # B's executor is no longer live and C runs the type: B still must not pass it on
             worker = asyncio.ensure_future(executor_loop(c.url, add_executor(c.url, "cpu"), stop, ran))
-            await asyncio.sleep(4.0)
+            await asyncio.sleep(5.0)  # past B's live window: B runs the type no more
             assert not ran
             assert await waiting_at_b()
             stop.set()

@@ -13,7 +13,7 @@ from colonies.dht.records import (
     MAX_RECORD_BYTES,
     MAX_RECORDS_PER_KEY,
     MAX_VALUE_BYTES,
-    MIN_RECORDS_PER_KEY,
+    MIN_RECORDS_PER_PAGE,
     RPCUDP_MAX_REQUEST,
     ProviderRecord,
     bounded,
@@ -22,6 +22,7 @@ from colonies.dht.records import (
     encode_records,
     key_for,
     key_name,
+    paged,
     sign_record,
     signature_ok,
     signing_payload,
@@ -70,13 +71,14 @@ def test_signed_record_verifies_and_names_its_signer():
     [
         {"live": 99},
         {"waiting": 0},
+        {"running": 4},
         {"api_url": "https://evil.example.org"},
         {"expires": time.time() + 10_000},
         {"withdrawn": True},
         {"cert": {"node_id": NODE_ID}},
         {"colony": "other"},
     ],
-    ids=["live", "waiting", "api_url", "expires", "withdrawn", "cert", "colony"],
+    ids=["live", "waiting", "running", "api_url", "expires", "withdrawn", "cert", "colony"],
 )
 def test_any_changed_field_breaks_the_signature(change: dict[str, object]):
     signed = sign_record(record(), KEY)
@@ -130,7 +132,7 @@ def test_field_constraints_are_enforced_on_decode():
 
 def test_value_bound_fits_one_datagram():
     assert MAX_VALUE_BYTES + 64 <= RPCUDP_MAX_REQUEST - 1024
-    assert 2 + MIN_RECORDS_PER_KEY * (MAX_RECORD_BYTES + 1) <= MAX_VALUE_BYTES
+    assert 2 + MIN_RECORDS_PER_PAGE * (MAX_RECORD_BYTES + 1) <= MAX_VALUE_BYTES
 
 
 def test_a_record_with_a_real_federation_certificate_fits_several_times():
@@ -145,18 +147,41 @@ def test_a_record_with_a_real_federation_certificate_fits_several_times():
     typical = sign_record(record(cert=msgspec.to_builtins(cert), executortype="gpu-a100", live=12, waiting=340), KEY)
     size = len(encode_record(typical))
     assert size < 0.7 * MAX_RECORD_BYTES
-    assert len(bounded([typical] * MAX_RECORDS_PER_KEY)) >= 6  # six or more such providers per key
+    assert len(paged([typical] * MAX_RECORDS_PER_KEY)[0]) >= 6  # six or more such providers per value
+    assert MAX_RECORDS_PER_KEY >= 32  # and a key keeps at least 32, in pages
     with pytest.raises(ValueError):
         encode_records([typical] * (MAX_VALUE_BYTES // size + 1))
 
 
-def test_bounded_keeps_preference_order_within_the_byte_budget():
+def test_bounded_keeps_the_most_preferred_and_pages_keep_the_order_within_the_byte_budget():
     small = [sign_record(record(executortype=f"t{i}", cert={}), KEY) for i in range(MAX_RECORDS_PER_KEY + 2)]
     assert bounded(small) == small[:MAX_RECORDS_PER_KEY]
     fat = sign_record(record(cert={"pad": "x" * 860}), KEY)
     assert 1250 < len(encode_record(fat)) <= MAX_RECORD_BYTES
-    mixed = [fat] * 5 + [small[0]]
-    kept = bounded(mixed)
-    assert kept[:MIN_RECORDS_PER_KEY] == [fat] * MIN_RECORDS_PER_KEY
-    assert kept[-1] == small[0]  # skipped the fifth fat one, still took the small one after it
-    assert len(encode_records(kept)) <= MAX_VALUE_BYTES
+    mixed = [fat] * 5 + [small[0]] + [fat] * 4
+    pages = paged(mixed)
+    assert [r for page in pages for r in page] == mixed  # nothing skipped, nothing reordered
+    assert pages == [[fat] * 4, [fat, small[0], fat, fat, fat], [fat]]  # a page is cut only when full
+    assert all(len(encode_records(page)) <= MAX_VALUE_BYTES for page in pages)
+    assert paged([]) == []
+
+
+def test_running_is_signed_and_a_record_without_it_still_decodes_and_verifies():
+    busy = sign_record(record(running=3), KEY)
+    assert decode_records(encode_records([busy])) == [busy] and signature_ok(busy)
+    assert b'"running":3' in signing_payload(busy)
+    # A node that predates the field signs and sends records without it.
+    old = sign_record(record(), KEY)
+    fields = msgspec.structs.asdict(old)
+    del fields["running"]
+    [decoded] = decode_records(b"[" + msgspec.json.encode(fields) + b"]")
+    assert decoded.running == 0 and signature_ok(decoded)
+    assert b"running" not in signing_payload(decoded) and b"running" not in encode_record(decoded)
+
+
+def test_defaults_are_left_out_of_the_wire_encoding():
+    colony_level = sign_record(record(executortype="", live=0, waiting=0), KEY)
+    wire = encode_record(colony_level)
+    for field in (b"executortype", b"live", b"waiting", b"running", b"withdrawn"):
+        assert field not in wire
+    assert decode_records(b"[" + wire + b"]") == [colony_level]

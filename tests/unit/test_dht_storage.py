@@ -1,27 +1,27 @@
 """Merge rules and the merging kademlia storage."""
 from __future__ import annotations
 
+import logging
 import time
 
 import msgspec
 import pytest
 
-from colonies import crypto
 from colonies.dht.merge import acceptable, merge, visible
 from colonies.dht.records import (
     MAX_RECORD_BYTES,
     MAX_RECORDS_PER_KEY,
     MAX_VALUE_BYTES,
-    MIN_RECORDS_PER_KEY,
+    MIN_RECORDS_PER_PAGE,
     ProviderRecord,
     decode_records,
     encode_records,
     key_for,
     sign_record,
 )
-from colonies.dht.storage import MergingStorage
+from colonies.dht.storage import MergingStorage, by_node
 
-KEYS = [crypto.generate_private_key() for _ in range(MAX_RECORDS_PER_KEY + 3)]
+KEYS = [f"{scalar:064x}" for scalar in range(1, MAX_RECORDS_PER_KEY + 4)]  # fixed, valid private keys
 KEY = key_for("dev", "gpu")
 
 
@@ -146,22 +146,40 @@ def test_tombstone_replaces_the_record_and_is_kept_until_it_expires():
     assert visible(storage.records(KEY)) == []
 
 
-def test_storage_bounds_the_set_and_every_value_fits_a_datagram():
+def test_storage_keeps_the_best_records_and_serves_them_in_pages_that_each_fit_a_datagram():
     storage = MergingStorage(member)
     fat_cert = {"member": True, "pad": "x" * 950}
-    records = [signed(k, waiting=i, cert=fat_cert, api_url="https://" + "n" * 100) for i, k in enumerate(KEYS)]
-    assert all(len(encode_records([r])) > 0.9 * MAX_RECORD_BYTES for r in records)  # near the cap
-    for record in records:
+    fat = [signed(k, waiting=i, cert=fat_cert, api_url="https://" + "n" * 100) for i, k in enumerate(KEYS[:11])]
+    assert all(len(encode_records([r])) > 0.9 * MAX_RECORD_BYTES for r in fat)  # near the cap
+    for record in reversed(fat):
         storage[KEY] = encode_records([record])
     kept = storage.records(KEY)
-    assert len(kept) == MIN_RECORDS_PER_KEY
-    assert [r.waiting for r in kept] == list(range(MIN_RECORDS_PER_KEY))  # least loaded kept
-    value = storage.get(KEY)
-    assert value is not None and len(value) <= MAX_VALUE_BYTES
-    small = MergingStorage(member)
-    for key in KEYS:
-        small[KEY] = encode_records([signed(key)])
-    assert len(small.records(KEY)) == MAX_RECORDS_PER_KEY
+    assert [r.waiting for r in kept] == list(range(11))  # all kept, least loaded first
+    pages = storage.pages(KEY)
+    assert len(pages) == 3 and all(len(page) <= MAX_VALUE_BYTES for page in pages)
+    assert [len(decode_records(page)) for page in pages[:-1]] == [MIN_RECORDS_PER_PAGE] * 2
+    # Cut in node-id order: a republish or a load change never moves a record to another page.
+    assert [r for page in pages for r in decode_records(page)] == by_node(kept)
+    assert storage.get(KEY) == storage.page(KEY, 0) == pages[0]
+    assert storage.page(KEY, 3) is None and storage.page(KEY, -1) is None
+    busier = signed(KEYS[0], issued_ms=fat[0].issued_ms + 1, waiting=50, cert=fat_cert, api_url="https://" + "n" * 100)
+    storage[KEY] = encode_records([busier])
+    assert storage.records(KEY)[-1] == busier  # least preferred now, but on the same page
+    assert [r.node_id for page in storage.pages(KEY) for r in decode_records(page)] == [r.node_id for r in by_node(kept)]
+
+
+def test_storage_bounds_the_set_to_the_most_preferred_records():
+    storage = MergingStorage(member)
+    records = [signed(k, waiting=i) for i, k in enumerate(KEYS)]
+    assert len(records) > MAX_RECORDS_PER_KEY
+    for record in reversed(records):
+        storage[KEY] = encode_records([record])
+    assert [r.waiting for r in storage.records(KEY)] == list(range(MAX_RECORDS_PER_KEY))
+    assert not storage.store(KEY, encode_records([signed(KEYS[-1], issued_ms=records[-1].issued_ms + 1, waiting=999)]))
+    served = [r for page in storage.pages(KEY) for r in decode_records(page)]
+    assert served == by_node(storage.records(KEY))
+    handed = [r for key, page in storage for r in decode_records(page)]  # what a newcomer is sent
+    assert handed == served
 
 
 def test_iteration_and_age_for_the_kademlia_interface():
@@ -178,3 +196,45 @@ def test_store_reports_whether_the_value_was_kept():
     assert not storage.store(KEY, encode_records([signed(KEYS[1], cert={})]))
     assert not storage.store(KEY, b"[]")
     assert not storage.store(b"short", encode_records([signed(KEYS[2])]))
+
+
+def test_load_counts_waiting_and_running_per_live_executor():
+    now = time.time()
+    four_busy = signed(KEYS[0], live=4, waiting=4, running=4)  # 2 per executor
+    one_queued = signed(KEYS[1], live=1, waiting=1)  # 1
+    one_running = signed(KEYS[2], live=1, running=3)  # 3
+    idle = signed(KEYS[3], live=0)
+    assert merge([idle, one_running, four_busy, one_queued], now) == [one_queued, four_busy, one_running, idle]
+    tie_a, tie_b = signed(KEYS[4], live=2, waiting=2), signed(KEYS[5], live=1, running=1)
+    ordered = merge([tie_a, tie_b], now)
+    assert ordered == merge([tie_b, tie_a], now)  # equal load: the order is still total
+
+
+class Calls:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def __call__(self, colony: str, executortype: str) -> None:
+        self.seen.append((colony, executortype))
+
+
+def test_listeners_hear_changed_offers_not_republished_copies(caplog: pytest.LogCaptureFixture):
+    storage = MergingStorage(member)
+    calls = Calls()
+
+    def broken(colony: str, executortype: str) -> None:
+        raise RuntimeError("listener bug")
+
+    storage.listeners += [broken, calls]
+    first = signed(KEYS[0], waiting=1)
+    with caplog.at_level(logging.ERROR, logger="colonies.dht.storage"):
+        assert storage.store(KEY, encode_records([first]))  # a failing listener breaks nothing
+    assert calls.seen == [("dev", "gpu")] and "listener failed" in caplog.text
+    assert storage.store(KEY, encode_records([signed(KEYS[0], issued_ms=first.issued_ms + 1, waiting=1)]))
+    assert not storage.store(KEY, encode_records([first]))  # an older copy loses: nothing changed
+    assert calls.seen == [("dev", "gpu")]
+    storage.store(KEY, encode_records([signed(KEYS[0], issued_ms=first.issued_ms + 2, waiting=2)]))
+    storage.store(KEY, encode_records([signed(KEYS[1])]))  # a second provider
+    storage.store(KEY, encode_records([signed(KEYS[1], cert={})]))  # refused: no change
+    storage.store(key_for("dev"), encode_records([signed(KEYS[2], executortype="")]))
+    assert calls.seen == [("dev", "gpu"), ("dev", "gpu"), ("dev", "gpu"), ("dev", "")]
