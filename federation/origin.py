@@ -78,6 +78,7 @@ class Origin:
         self._revoked: dict[str, tuple[str, set[str]]] = {}  # peer → (url, process ids to tell it about)
         self._cancelled: set[str] = set()  # ended here while perhaps held by a peer
         self._sent: collections.Counter[tuple[str, str, str]] = collections.Counter()  # (peer, colony, type) → sent since its last report
+        self._fetched: dict[tuple[str, str], float] = {}  # (colony, type) → when the provider figures in use were fetched
         self._tasks: set[asyncio.Task[Any]] = set()
         self.forwarder: Coalescer[tuple[str, str], Forward, Accepted] = Coalescer(self._send_forwards)
         self.heartbeat_now = asyncio.Event()
@@ -106,8 +107,18 @@ class Origin:
         health = self.health.get(provider.node_id)
         return health is None or not health.stalled
 
+    async def _providers(self, colonyname: str, executortype: str) -> list[Provider]:
+        """Usable providers of a type; what was sent to them counts until fresher figures come."""
+        providers = await self.cache.get(colonyname, executortype)
+        fetched = self.cache.fetched_at(colonyname, executortype)
+        if fetched > self._fetched.get((colonyname, executortype), 0.0):
+            self._fetched[(colonyname, executortype)] = fetched
+            for provider in providers:  # their figures now include what we sent before
+                self._sent.pop((provider.node_id, colonyname, executortype), None)
+        return [p for p in providers if self.usable(p)]
+
     async def _forward_type(self, colonyname: str, executortype: str) -> int:
-        providers = [p for p in await self.cache.get(colonyname, executortype) if self.usable(p)]
+        providers = await self._providers(colonyname, executortype)
         if not providers:
             self.unforwardable[(colonyname, executortype)] = time.time()
             return 0
@@ -327,8 +338,8 @@ class Origin:
         for row in stale:
             by_type[(row.colonyname, row.executortype)].append(row)
         for (colonyname, executortype), waiting in by_type.items():
-            cached = self.cache.cached(colonyname, executortype) or []
-            spare = sum(max(p.live - p.waiting - p.running - self._sent[(p.node_id, colonyname, executortype)], 0) for p in cached if p.node_id != node and self.usable(p))
+            providers = await self._providers(colonyname, executortype)
+            spare = sum(max(p.live - p.waiting - p.running - self._sent[(p.node_id, colonyname, executortype)], 0) for p in providers if p.node_id != node)
             if spare > 0:
                 moved = [r.processid for r in sorted(waiting, key=lambda r: r.forwarded)[:spare]]
                 taken = await self.take_back(node, moved, unstarted_only=True)

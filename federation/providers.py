@@ -40,6 +40,11 @@ class ProviderCache:
         ttl = self.hit_ttl if providers else self.miss_ttl
         return providers if time.monotonic() - at < ttl else None
 
+    def fetched_at(self, colonyname: str, executortype: str) -> float:
+        """Monotonic time the cached set of a key was fetched (0 when none is cached)."""
+        entry = self._entries.get((colonyname, executortype))
+        return entry[0] if entry is not None else 0.0
+
     async def get(self, colonyname: str, executortype: str) -> list[Provider]:
         found = self.cached(colonyname, executortype)
         if found is not None:

@@ -363,3 +363,40 @@ async def test_forwarded_in_work_is_never_forwarded_on(tmp_path: Path) -> None:
         a.stop()
         b.stop()
         c.stop()
+
+
+async def test_queued_work_moves_off_a_busy_peer_when_another_has_idle_executors(tmp_path: Path) -> None:
+    port_a, port_b, port_c = free_port(), free_port(), free_port()
+    a = dev_federation_node(tmp_path, "a", port_a, [port_b, port_c], rebalance_after=1.0, **FAST)
+    b = dev_federation_node(tmp_path, "b", port_b, [port_a, port_c], **FAST)
+    c = dev_federation_node(tmp_path, "c", port_c, [port_a, port_b], **FAST)
+    stop = asyncio.Event()
+    ran: collections.Counter[str] = collections.Counter()
+    worker = None
+    try:
+        b_key = add_executor(b.url, "cpu")
+        make_live(b.url, b_key)
+        async with AsyncClient(a.url, dev.PRVKEY) as origin, AsyncClient(b.url, b_key) as at_b:
+            await origin.submit(func_spec("long", COLONY, "cpu"))
+            long = await at_b.assign(COLONY, 10)  # B's only executor is busy from now on
+            queued = [await origin.submit(func_spec(f"job{i}", COLONY, "cpu")) for i in range(5)]
+
+            async def queued_at_b() -> bool:
+                return any(p["waiting"] == 5 for p in (await status(a))["peers"].values())
+
+            await eventually(queued_at_b, 10, "5 queued at B behind its busy executor")
+            worker = asyncio.ensure_future(executor_loop(c.url, add_executor(c.url, "cpu"), stop, ran, answer="c"))
+            await eventually(lambda: _all_succeeded(origin, queued), 30, "the queued work moved to C's idle executor")
+            finished = [await origin.get_process(p) for p in queued]
+            assert all(p.output == ["c"] for p in finished)
+            assert set(ran.values()) == {1}
+            await at_b.close(long, ["b"])  # B never ran the moved work: its copies were revoked
+            with pytest.raises(RPCError):
+                await at_b.assign(COLONY, 2)
+    finally:
+        stop.set()
+        if worker is not None:
+            await asyncio.gather(worker, return_exceptions=True)
+        a.stop()
+        b.stop()
+        c.stop()
