@@ -48,6 +48,7 @@ FORWARD_BATCH = 256  # processes of one type claimed per pass
 HELD_LIMIT = 20_000  # outbound rows listed in one round of heartbeats
 REFUSED_SECONDS = 5.0  # a peer that refused or failed a forward is skipped this long
 FORWARD_GRACE = 10.0
+FORGET_REVOKED = 600.0  # seconds a silent peer holding nothing of ours is still told what was revoked
 CLEAN_EVERY = 10  # heartbeat rounds between sweeps for bookkeeping of processes gone here  # a forward older than this that the peer does not know was lost
 
 
@@ -259,10 +260,11 @@ class Origin:
 
     async def _heartbeat(self, node: str, rows: list[Any], complete: bool) -> None:
         url = rows[0].peer_url if rows else self._revoked[node][0]
-        if not url:
+        health = self.health.setdefault(node, PeerHealth(url, time.monotonic(), time.time()))
+        if not rows and (not url or time.monotonic() - health.last_ok > FORGET_REVOKED):
+            # nothing of ours there, silent for long: it asks before starting anything anyway
             self._revoked.pop(node, None)
             return
-        health = self.health.setdefault(node, PeerHealth(url, time.monotonic(), time.time()))
         revoked = sorted(self._revoked.get(node, (url, set()))[1])
         message = Heartbeat(held=[r.processid for r in rows], revoked=revoked, complete=complete)
         try:

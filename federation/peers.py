@@ -73,7 +73,8 @@ class PeerClient:
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as err:
             raise PeerError(0, f"{url} did not answer: {err!r}", delivered=None) from None
         if status != 200:
-            raise PeerError(status, raw[:300].decode(errors="replace"))
+            # a server error may come after the peer stored what it was sent: not a refusal
+            raise PeerError(status, raw[:300].decode(errors="replace"), delivered=None if status >= 500 else False)
         try:
             cert, _, payload = envelope.open_envelope(raw, authority_id=me.authority_id, replay=self._replay)
         except (MembershipError, envelope.EnvelopeError) as err:

@@ -83,3 +83,45 @@ async def test_waiting_types_skip_through_a_large_queue_one_seek_per_type(tmp_pa
         assert await db.read(lambda conn: fq.waiting_count(conn, "dev", "c")) == 2000
     finally:
         await db.close()
+
+
+PEER, OTHER = "b" * 64, "c" * 64
+
+
+async def submitted_here(db: Database, count: int) -> list[str]:
+    from colonies.node.store import processes as pq
+
+    rows = forwarded(count)
+
+    def insert(conn: Any) -> list[str]:
+        for row, attrs, _ in rows:
+            row["initiatorname"] = "alice"
+            pq.insert_process(conn, row, attrs)
+        return [row["processid"] for row, _, _ in rows]
+
+    return await db.write(insert)
+
+
+async def test_a_start_is_granted_only_to_the_peer_that_holds_the_process(tmp_path):
+    from colonies.federation.messages import Result
+
+    db = await open_store(tmp_path)
+    try:
+        held, granted_at_forward, taken_back = await submitted_here(db, 3)
+        now = time.time_ns()
+        await db.write(lambda conn: fq.claim_for_peers(conn, [(held, PEER, "http://b", False), (granted_at_forward, PEER, "http://b", True), (taken_back, PEER, "http://b", False)], now))
+        records, ids = await db.write(lambda conn: fq.take_back(conn, PEER, [held, granted_at_forward, taken_back], now, unstarted_only=True))
+        assert sorted(ids) == sorted([held, taken_back])  # a granted one counts as started: it stays
+        assert {r.state for r in records} == {WAITING}
+        await db.write(lambda conn: fq.claim_for_peers(conn, [(held, PEER, "http://b", False)], now))
+        granted, revoked = await db.write(lambda conn: fq.grant_starts(conn, PEER, [held, taken_back], now, 0))
+        assert (granted, revoked) == ([held], [taken_back])
+        assert (await db.write(lambda conn: fq.grant_starts(conn, OTHER, [held], now, 0))) == ([], [held])
+
+        late = Result(origin_processid=taken_back, state=SUCCESS, output=["late"])
+        fine = Result(origin_processid=held, state=SUCCESS, output=["ok"])
+        closed = await db.write(lambda conn: fq.apply_results(conn, PEER, [late, fine, fine], now))
+        assert [r.process.processid for r in closed] == [held]  # the late one is dropped, the repeat taken once
+        assert (await db.read(lambda conn: fq.where_it_runs(conn, held))) is None
+    finally:
+        await db.close()
