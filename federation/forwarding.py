@@ -182,8 +182,10 @@ class Federation:
             async with limit:
                 try:
                     _, offer = await self.client.call(provider.api_url, "lookup", Lookup(colonyname=colony, executortype=""), Provider, timeout=3.0, node_id=provider.node_id)
-                except PeerError:
-                    rows[(provider.node_id, colony, provider.executortype)] = _peer_row(provider, 0)
+                except PeerError:  # what its record says, and when it last answered this node
+                    health = self.origin.health.get(provider.node_id)
+                    heard = int(health.last_ok_wall) if health is not None and health.answered else 0
+                    rows[(provider.node_id, colony, provider.executortype)] = _peer_row(provider, heard)
                     return
                 heard = int(time.time())
                 rows[(offer.node_id, colony, "")] = _peer_row(offer, heard)
