@@ -653,6 +653,48 @@ class AsyncClient:
         msg = messages.LocationNameMsg(msgtype="removelocationmsg", colonyname=colonyname, name=name)
         await self._call_empty(msg, prvkey)
 
+    # --- CFS: file revisions, labels, snapshots (cfs.md §1.3) ------------------------------
+    async def add_file(self, file: models.File, prvkey: str | None = None) -> models.File:
+        """Record a file revision (its bytes are already in storage); the stored revision."""
+        return await self._call(messages.AddFileMsg(msgtype="addfilemsg", file=file), models.File, prvkey)
+
+    async def get_file(
+        self, colonyname: str, *, fileid: str = "", label: str = "", name: str = "", latest: bool = True, prvkey: str | None = None
+    ) -> list[models.File]:
+        """One revision by id, or the latest (or every, newest first) revision of label + name."""
+        msg = messages.GetFileMsg(msgtype="getfilemsg", colonyname=colonyname, fileid=fileid, label=label, name=name, latest=latest)
+        return await self._call_list(msg, models.File, prvkey)
+
+    async def get_files(self, colonyname: str, label: str, prvkey: str | None = None) -> list[models.FileData]:
+        """The latest revision of every name directly in the label."""
+        return await self._call_list(messages.GetFilesMsg(msgtype="getfilesmsg", colonyname=colonyname, label=label), models.FileData, prvkey)
+
+    async def get_file_labels(self, colonyname: str, name: str = "", exact: bool = False, prvkey: str | None = None) -> list[models.Label]:
+        msg = messages.GetFileLabelsMsg(msgtype="getfilelabelsmsg", colonyname=colonyname, name=name, exact=exact)
+        return await self._call_list(msg, models.Label, prvkey)
+
+    async def remove_file(self, colonyname: str, *, fileid: str = "", label: str = "", name: str = "", prvkey: str | None = None) -> None:
+        """One revision by id, or every revision of label + name (metadata only; bytes stay in storage)."""
+        await self._call_empty(messages.RemoveFileMsg(msgtype="removefilemsg", colonyname=colonyname, fileid=fileid, label=label, name=name), prvkey)
+
+    async def create_snapshot(self, colonyname: str, label: str, name: str, prvkey: str | None = None) -> models.Snapshot:
+        msg = messages.CreateSnapshotMsg(msgtype="createsnapshotmsg", colonyname=colonyname, label=label, name=name)
+        return await self._call(msg, models.Snapshot, prvkey)
+
+    async def get_snapshot(self, colonyname: str, *, snapshotid: str = "", name: str = "", prvkey: str | None = None) -> models.Snapshot:
+        msg = messages.GetSnapshotMsg(msgtype="getsnapshotmsg", colonyname=colonyname, snapshotid=snapshotid, name=name)
+        return await self._call(msg, models.Snapshot, prvkey)
+
+    async def get_snapshots(self, colonyname: str, prvkey: str | None = None) -> list[models.Snapshot]:
+        return await self._call_list(messages.GetSnapshotsMsg(msgtype="getsnapshotsmsg", colonyname=colonyname), models.Snapshot, prvkey)
+
+    async def remove_snapshot(self, colonyname: str, *, snapshotid: str = "", name: str = "", prvkey: str | None = None) -> None:
+        msg = messages.RemoveSnapshotMsg(msgtype="removesnapshotmsg", colonyname=colonyname, snapshotid=snapshotid, name=name)
+        await self._call_empty(msg, prvkey)
+
+    async def remove_all_snapshots(self, colonyname: str, prvkey: str | None = None) -> None:
+        await self._call_empty(messages.RemoveAllSnapshotsMsg(msgtype="removeallsnapshotmsg", colonyname=colonyname), prvkey)
+
     # --- identities (§2.1) ----------------------------------------------------------------
     async def change_server_id(self, serverid: str, prvkey: str | None = None) -> None:
         """Make `serverid` the server owner (signed by the current server owner)."""
@@ -1001,6 +1043,16 @@ class Client:
     list_locations = _sync(AsyncClient.list_locations)
     get_location = _sync(AsyncClient.get_location)
     remove_location = _sync(AsyncClient.remove_location)
+    add_file = _sync(AsyncClient.add_file)
+    get_file = _sync(AsyncClient.get_file)
+    get_files = _sync(AsyncClient.get_files)
+    get_file_labels = _sync(AsyncClient.get_file_labels)
+    remove_file = _sync(AsyncClient.remove_file)
+    create_snapshot = _sync(AsyncClient.create_snapshot)
+    get_snapshot = _sync(AsyncClient.get_snapshot)
+    get_snapshots = _sync(AsyncClient.get_snapshots)
+    remove_snapshot = _sync(AsyncClient.remove_snapshot)
+    remove_all_snapshots = _sync(AsyncClient.remove_all_snapshots)
     change_server_id = _sync(AsyncClient.change_server_id)
     change_colony_id = _sync(AsyncClient.change_colony_id)
     change_executor_id = _sync(AsyncClient.change_executor_id)

@@ -13,6 +13,7 @@ from colonies.types import Int64
 
 from colonies.models import (
     Allocations,
+    File,
     Attribute,
     Capabilities,
     Colony,
@@ -367,3 +368,60 @@ class NodeProcessMsg(Msg):
 
 class NodeLeaveMsg(Msg):
     wait: Int64 = 60  # seconds to let running forwarded work finish
+
+
+# --- CFS (../shared/spec/cfs.md §1.3; null strings read as "") ----------------------------
+class AddFileMsg(Msg):
+    file: File | None = None
+
+
+class GetFileMsg(Msg):
+    colonyname: str | None = ""
+    fileid: str | None = ""
+    label: str | None = ""
+    name: str | None = ""
+    latest: bool = False
+
+
+class GetFilesMsg(Msg):
+    colonyname: str | None = ""
+    label: str | None = ""
+
+
+class GetFileLabelsMsg(Msg):
+    colonyname: str | None = ""
+    name: str | None = ""
+    exact: bool = False
+
+
+class RemoveFileMsg(Msg):
+    colonyname: str | None = ""
+    fileid: str | None = ""
+    label: str | None = ""
+    name: str | None = ""
+
+
+class CreateSnapshotMsg(Msg):
+    colonyname: str | None = ""
+    label: str | None = ""
+    name: str | None = ""
+
+
+class GetSnapshotMsg(Msg):
+    colonyname: str | None = ""
+    snapshotid: str | None = ""
+    name: str | None = ""
+
+
+class GetSnapshotsMsg(Msg):
+    colonyname: str | None = ""
+
+
+class RemoveSnapshotMsg(Msg):
+    colonyname: str | None = ""
+    snapshotid: str | None = ""
+    name: str | None = ""
+
+
+class RemoveAllSnapshotsMsg(Msg):
+    colonyname: str | None = ""

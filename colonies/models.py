@@ -386,3 +386,57 @@ class ChannelEntry(Model, omit_defaults=True):
     inreplyto: Int64 = 0
     type: str = ""
     error: str = ""
+
+
+# --- CFS (the meta-filesystem; ../shared/spec/cfs.md §1.1) --------------------------------
+# Inbound strings may be JSON null (pycolonies sends null for unset ones): read as "".
+class S3Object(Model):
+    server: str | None = ""
+    port: Int64 = 0
+    tls: bool = False
+    accesskey: str | None = ""
+    secretkey: str | None = ""
+    region: str | None = ""
+    encryptionkey: str | None = ""
+    encryptionalg: str | None = ""
+    object: str | None = ""
+    bucket: str | None = ""
+
+
+class Reference(Model):
+    protocol: str | None = ""
+    s3object: S3Object | None = None
+
+
+class File(Model):
+    fileid: str | None = ""
+    colonyname: str | None = ""
+    label: str | None = ""
+    name: str | None = ""
+    size: Int64 = 0
+    sequencenr: Int64 = 0
+    checksum: str | None = ""
+    checksumalg: str | None = ""
+    ref: Reference | None = None
+    added: str | None = ZERO_TIME
+
+
+class FileData(Model):
+    name: str = ""
+    checksum: str = ""
+    size: Int64 = 0
+    s3filename: str = ""
+
+
+class Label(Model):
+    name: str = ""
+    files: Int64 = 0
+
+
+class Snapshot(Model):
+    snapshotid: str = ""
+    colonyname: str = ""
+    label: str = ""
+    name: str = ""
+    fileids: list[str] | None = None
+    added: str = ZERO_TIME

@@ -47,6 +47,9 @@ def remove_colony(conn: Connection, name: str) -> None:
     from colonies.node.store.channels import delete_for_processes
     from colonies.node.store.workflows import remove_colony_graphs
 
+    from colonies.cfs import store as cfs_queries
+
+    cfs_queries.remove_colony(conn, name)
     blueprint_queries.remove_colony(conn, name)
     cron_queries.remove_colony(conn, name)
     generator_queries.remove_colony(conn, name)

@@ -43,6 +43,7 @@ class SchemaTooNew(RuntimeError):
 
 def _import_tables() -> None:
     """Tables live beside their queries (node/store/<domain>.py); import them all to register them."""
+    import colonies.cfs.store  # noqa: F401  (CFS metadata tables)
     import colonies.node.store as store
 
     for info in pkgutil.iter_modules(store.__path__):

@@ -1,0 +1,183 @@
+"""CFS semantics on the node: file revisions, labels and snapshots (spec cfs.md §1.3–1.4).
+
+Upstream's behaviour where clients depend on it (400 vs 404 in get file, 500 for a missing
+snapshot, `null` for an exact label without files of its own); its deliberate fixes otherwise
+(docs/protocol.md lists each): the stored `ref.protocol` is returned, LIKE patterns are escaped,
+lists are sorted by name, `:` in snapshot names is refused, insert errors are reported, and S3
+keys sent in a file reference are never stored.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from sqlalchemy.engine import Connection
+
+from colonies import crypto
+from colonies.cfs import store as cq
+from colonies.models import File, FileData, Label, Reference, S3Object, Snapshot
+from colonies.timefmt import format_ns
+
+MAX_TEXT = 1024  # characters in a label, name or snapshot name
+MAX_FIELD = 256  # characters in a checksum, algorithm, protocol or S3 field
+_json = msgspec.json.Encoder()
+
+
+class CFSError(Exception):
+    """A refused CFS request; `kind` is invalid (400), missing (404) or failed (500, as upstream)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def text(value: str | None) -> str:
+    return value or ""
+
+
+def _bounded(value: str, what: str, limit: int) -> str:
+    if len(value) > limit:
+        raise CFSError("invalid", f"{what} is longer than {limit} characters")
+    return value
+
+
+# --- files ----------------------------------------------------------------------------------
+def file_row(file: File, now: int) -> dict[str, Any]:
+    """The row for an added revision: a new id, the time now; the sequence number comes later."""
+    ref = file.ref or Reference()
+    s3 = ref.s3object or S3Object()
+    if file.size < 0:
+        raise CFSError("invalid", "size must not be negative")
+    return {
+        "fileid": crypto.random_id(),
+        "colonyname": text(file.colonyname),
+        "label": _bounded(text(file.label), "label", MAX_TEXT),
+        "name": _bounded(text(file.name), "name", MAX_TEXT),
+        "size": file.size,
+        "checksum": _bounded(text(file.checksum), "checksum", MAX_FIELD),
+        "checksumalg": _bounded(text(file.checksumalg), "checksumalg", MAX_FIELD),
+        "protocol": _bounded(text(ref.protocol) or "s3", "ref.protocol", MAX_FIELD),
+        "s3_server": _bounded(text(s3.server), "ref.s3object.server", MAX_FIELD),
+        "s3_port": s3.port,
+        "s3_tls": s3.tls,
+        "s3_region": _bounded(text(s3.region), "ref.s3object.region", MAX_FIELD),
+        "s3_encryptionkey": "",  # a key is a secret: never stored where every member reads it
+        "s3_encryptionalg": _bounded(text(s3.encryptionalg), "ref.s3object.encryptionalg", MAX_FIELD),
+        "s3_object": _bounded(text(s3.object), "ref.s3object.object", MAX_FIELD),
+        "s3_bucket": _bounded(text(s3.bucket), "ref.s3object.bucket", MAX_FIELD),
+        "added": now,
+    }
+
+
+def file_from_row(row: Any) -> File:
+    s3 = S3Object(
+        server=row.s3_server, port=row.s3_port, tls=bool(row.s3_tls), accesskey="", secretkey="", region=row.s3_region,
+        encryptionkey="", encryptionalg=row.s3_encryptionalg, object=row.s3_object, bucket=row.s3_bucket,
+    )
+    return File(
+        fileid=row.fileid, colonyname=row.colonyname, label=row.label, name=row.name, size=row.size, sequencenr=row.seqnr,
+        checksum=row.checksum, checksumalg=row.checksumalg, ref=Reference(protocol=row.protocol, s3object=s3), added=format_ns(row.added),
+    )
+
+
+def add_file(conn: Connection, file: File, now: int) -> File:
+    row = file_row(file, now)
+    row["seqnr"] = cq.next_seqnr(conn)
+    cq.insert_file(conn, row)
+    stored = cq.file_by_id(conn, row["colonyname"], row["fileid"])
+    if stored is None:
+        raise CFSError("failed", "Failed to add file")
+    return file_from_row(stored)
+
+
+def get_file(conn: Connection, colonyname: str, fileid: str, label: str, name: str, latest: bool) -> list[File]:
+    if fileid:
+        row = cq.file_by_id(conn, colonyname, fileid)
+        if row is None:
+            raise CFSError("invalid", "Failed to get file")  # upstream: 400 for an unknown id
+        return [file_from_row(row)]
+    if not (label and name):
+        raise CFSError("failed", "malformatted get file msg")
+    rows = cq.revisions(conn, colonyname, label, name, limit=1 if latest else cq.LIST_CAP)
+    if not rows:
+        raise CFSError("missing", "Failed to get file")
+    return [file_from_row(r) for r in rows]
+
+
+def get_files(conn: Connection, colonyname: str, label: str) -> list[FileData]:
+    return [FileData(name=r.name, checksum=r.checksum, size=r.size, s3filename=r.s3_object) for r in cq.latest_in_label(conn, colonyname, label)]
+
+
+def get_labels(conn: Connection, colonyname: str, name: str, exact: bool) -> list[Label] | None:
+    found = cq.labels(conn, colonyname, name, exact=exact)
+    if exact and name and not any(label == name for label, _ in found):
+        return None  # upstream: nothing when the label itself has no files, sub-labels or not
+    return [Label(name=label, files=count) for label, count in found]
+
+
+def remove_file(conn: Connection, colonyname: str, fileid: str, label: str, name: str) -> None:
+    if fileid:
+        cq.remove_file(conn, colonyname, fileid)
+    elif label and name:
+        cq.remove_all_revisions(conn, colonyname, label, name)
+    else:
+        raise CFSError("invalid", "malformatted remove file msg")
+
+
+# --- snapshots ------------------------------------------------------------------------------
+def snapshot_from_row(row: Any) -> Snapshot:
+    ids = msgspec.json.decode(row.fileids)
+    return Snapshot(snapshotid=row.snapshotid, colonyname=row.colonyname, label=row.label, name=row.name, fileids=ids or None, added=format_ns(row.added))
+
+
+def create_snapshot(conn: Connection, colonyname: str, label: str, name: str, now: int) -> Snapshot:
+    """Freeze the latest revision of every name under the label and its sub-labels."""
+    if ":" in name:
+        raise CFSError("invalid", "Snapshot name must not contain ':'")
+    _bounded(name, "snapshot name", MAX_TEXT)
+    label = label[:-1] if label.endswith("/") else label
+    if cq.snapshot_by_name(conn, colonyname, name) is not None:
+        raise CFSError("failed", f"Snapshot with name {name} in Colony {colonyname} already exists")
+    fileids: list[str] = []
+    found = cq.labels(conn, colonyname, label, exact=True) if label else []
+    if any(sub == label for sub, _ in found):  # upstream: nothing if the label has no files of its own
+        for sub, _ in found:
+            fileids += [r.fileid for r in cq.latest_in_label(conn, colonyname, sub)]
+    row = {"snapshotid": crypto.random_id(), "colonyname": colonyname, "label": label, "name": name, "fileids": _json.encode(fileids).decode(), "added": now}
+    cq.insert_snapshot(conn, row)
+    return Snapshot(snapshotid=row["snapshotid"], colonyname=colonyname, label=label, name=name, fileids=fileids or None, added=format_ns(now))
+
+
+def get_snapshot(conn: Connection, colonyname: str, snapshotid: str, name: str) -> Snapshot:
+    if snapshotid:
+        row = cq.snapshot_by_id(conn, colonyname, snapshotid)
+        if row is None:
+            raise CFSError("failed", f"Snapshot not found with Id {snapshotid} in Colony {colonyname} does not exists")
+    elif name:
+        row = cq.snapshot_by_name(conn, colonyname, name)
+        if row is None:
+            raise CFSError("failed", f"Snapshot not found with name {name} in Colony {colonyname} does not exists")
+    else:
+        raise CFSError("failed", "Failed to get snapshot, malformatted msg")
+    return snapshot_from_row(row)
+
+
+def get_snapshots(conn: Connection, colonyname: str) -> list[Snapshot]:
+    return [snapshot_from_row(r) for r in cq.snapshots_of(conn, colonyname)]
+
+
+def remove_snapshot(conn: Connection, colonyname: str, snapshotid: str, name: str) -> None:
+    if snapshotid:
+        cq.remove_snapshots(conn, colonyname, [snapshotid])
+    elif name:
+        row = cq.snapshot_by_name(conn, colonyname, name)
+        if row is not None:
+            cq.remove_snapshots(conn, colonyname, [row.snapshotid])
+    else:
+        raise CFSError("failed", "Failed to remove snapshsot, malformatted msg")
+
+
+def remove_all_snapshots(conn: Connection, colonyname: str) -> None:
+    cq.remove_snapshots(conn, colonyname)
+
