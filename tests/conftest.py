@@ -10,6 +10,7 @@ import pytest
 from colonies import crypto, dev
 from tests.support.nodes import RunningNode, start_node
 from tests.support.rpc import call
+from tests.support.s3 import moto_server, s3_server  # noqa: F401  (one real S3 server per session)
 
 
 @pytest.fixture(scope="session")
