@@ -18,6 +18,7 @@ from colonies.node.config import NodeConfig
 
 from . import output
 from .federation import app as federation_app
+from .fs import app as fs_app
 from .node import app as node_app
 from .process import app as process_app
 from .node_config import ConfigError, build_dev_config, build_server_config, ensure_data_dir, is_loopback
@@ -35,6 +36,7 @@ app = typer.Typer(
 server_app = typer.Typer(help="Run a production Colonies server (node).", no_args_is_help=True)
 app.add_typer(server_app, name="server")
 app.add_typer(federation_app, name="federation")
+app.add_typer(fs_app, name="fs")
 app.add_typer(node_app, name="node")
 app.add_typer(process_app, name="process")
 
