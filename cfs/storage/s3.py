@@ -34,6 +34,7 @@ from .streams import HashingReader, HashingWriter, Stopped
 
 T = TypeVar("T")
 
+HASH_CHUNK = 1 << 20
 CONTENT_TYPE = "application/octet-stream"  # what the Go client sets
 _CHUNK = 256 * 1024
 _MISSING = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
@@ -253,6 +254,8 @@ class S3Storage:
             if size == 0:
                 return self._ref(bucket, "", 0, EMPTY_SHA256)
             self._ensure_bucket(bucket)
+            if size >= self.config.multipart_threshold:
+                return self._put_big_file(stop, raw, path, size, bucket, key)
             reader = HashingReader(raw, stop)
             self._upload(stop, reader, size, bucket, key)  # type: ignore[arg-type]
             if not reader.complete(size):
@@ -261,6 +264,29 @@ class S3Storage:
                     self._s3().delete_object(Bucket=bucket, Key=key)
                 raise StorageError(f"cannot upload {path}: it changed while being read")
             return self._ref(bucket, key, size, reader.hexdigest())
+
+    def _put_big_file(self, stop: threading.Event, raw: BinaryIO, path: Path, size: int, bucket: str, key: str) -> ObjectRef:
+        """Hash first, then let the transfer manager read the parts from the file in parallel
+        (a single hashing stream would feed them one at a time); a file that changed meanwhile
+        is not kept."""
+        before = os.fstat(raw.fileno())
+        digest = hashlib.sha256()
+        while chunk := raw.read(HASH_CHUNK):
+            if stop.is_set():
+                raise StorageError(f"upload of {path} cancelled")
+            digest.update(chunk)
+        future = self._transfers().upload(str(path), bucket, key, extra_args={"ContentType": CONTENT_TYPE})
+        try:
+            future.result()
+        except BaseException:
+            future.cancel()
+            raise
+        after = os.stat(path)
+        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            with contextlib.suppress(Exception):
+                self._s3().delete_object(Bucket=bucket, Key=key)
+            raise StorageError(f"cannot upload {path}: it changed while being read")
+        return self._ref(bucket, key, size, digest.hexdigest())
 
     def _put_bytes(self, stop: threading.Event, data: bytes, key: str | None) -> ObjectRef:
         bucket = self._put_bucket()
