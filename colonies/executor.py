@@ -74,6 +74,7 @@ class Executor:
         availablecpu: str = "",
         availablemem: str = "",
         client: AsyncClient | None = None,
+        mounts: Any = None,
     ) -> None:
         self.colonyname = colonyname
         self.executorname = executorname
@@ -89,6 +90,8 @@ class Executor:
         self._stopping: asyncio.Event | None = None
         self._idle: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # colonies.cfs.mounts.Mounts: where a spec's `fs` dirs and snapshots live (none: such specs fail)
+        self.mounts = mounts
 
     # --- functions ------------------------------------------------------------------------
     def register_function(self, name: str | None = None, fn: Callable[..., Any] | None = None) -> Any:
@@ -278,6 +281,14 @@ class Executor:
             known = ", ".join(sorted(self._functions)) or "none"
             await self._fail(process, f"Executor {self.executorname} has no function '{funcname}' (known: {known})")
             return
+        fs = process.spec.fs
+        mounted = fs is not None and bool(fs.snapshots or fs.dirs)
+        if mounted:
+            if self.mounts is None:
+                await self._fail(process, f"Executor {self.executorname} has no CFS mounts configured for the spec's fs")
+                return
+            if not await self._mount(process, before=True):
+                return
         args = list(process.spec.args or [])
         kwargs = dict(process.spec.kwargs or {})
         token = _current.set(process)
@@ -295,6 +306,8 @@ class Executor:
             return
         finally:
             _current.reset(token)
+        if mounted and not await self._mount(process, before=False):
+            return
         try:
             await self.client.close(process, _as_output(result))
         except RPCError as err:
@@ -304,6 +317,16 @@ class Executor:
             await self._fail(process, f"Cannot encode the output of {funcname}: {err}")
         except Exception as err:
             log.warning("closing %s failed: %r", process.processid, err)
+
+    async def _mount(self, process: Process, *, before: bool) -> bool:
+        """Download and sync the spec's fs mounts (before) or sync the outputs back (after);
+        False, with the process failed and the reason in its errors, if that did not work."""
+        try:
+            await (self.mounts.before(process) if before else self.mounts.after(process))
+            return True
+        except Exception as err:  # colonies.cfs.mounts.MountError, or the storage's errors
+            await self._fail(process, f"CFS mount {'before' if before else 'after'} the run failed: {err}")
+            return False
 
     async def _fail(self, process: Process, message: str) -> None:
         try:
