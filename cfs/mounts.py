@@ -11,7 +11,7 @@ from pathlib import Path
 
 import msgspec
 
-from colonies.cfs.remote import NodeRemote, StorageStore
+from colonies.cfs.remote import NodeRemote, StorageStore, snapshot_revisions
 from colonies.cfs.sync import RemoteFile, SyncEngine, download_snapshot
 from colonies.client import AsyncClient
 from colonies.models import Process, SnapshotMount, SyncDirMount
@@ -63,10 +63,8 @@ class Mounts:
         dest = _place(self.root, mount.dir, processid)
         try:
             snapshot = await self.client.get_snapshot(self.colonyname, snapshotid=mount.snapshotid)
-            files = []
-            for fileid in snapshot.fileids or []:
-                [file] = await self.client.get_file(self.colonyname, fileid=fileid)
-                files.append(RemoteFile.from_file(msgspec.to_builtins(file)))
+            revisions = await snapshot_revisions(self.client, self.colonyname, snapshot)
+            files = [RemoteFile.from_file(msgspec.to_builtins(f)) for f in revisions]
             await download_snapshot(files, snapshot.label, dest, self.store)
         except MountError:
             raise

@@ -2,6 +2,7 @@
 our SDK) and a byte store (`StorageStore`, over `cfs.storage.Storage`)."""
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,24 @@ from colonies import models
 from colonies.cfs.storage import ObjectRef, Storage
 from colonies.cfs.sync import RemoteFile
 from colonies.client import AsyncClient
+from colonies.wire import RPCError
+
+
+class SnapshotBroken(Exception):
+    """A revision a snapshot names is gone (removed after the snapshot was taken)."""
+
+
+async def snapshot_revisions(client: AsyncClient, colonyname: str, snapshot: models.Snapshot) -> list[models.File]:
+    """The file revisions a snapshot holds, fetched concurrently."""
+
+    async def one(fileid: str) -> models.File:
+        try:
+            [file] = await client.get_file(colonyname, fileid=fileid)
+        except (RPCError, ValueError):
+            raise SnapshotBroken(f"snapshot {snapshot.name or snapshot.snapshotid}: file {fileid} no longer exists") from None
+        return file
+
+    return list(await asyncio.gather(*(one(fileid) for fileid in snapshot.fileids or [])))
 
 
 class NodeRemote:

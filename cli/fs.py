@@ -400,7 +400,7 @@ def get(
 ) -> None:
     """Download a file (the revision with --fileid, else the latest) into DIR/name, verified."""
     from colonies.cfs.localfs import unsafe_name
-    from colonies.cfs.storage import EMPTY_SHA256, ObjectRef
+    from colonies.cfs.storage import ObjectRef
 
     _one_of_file(fileid, label, name)
     who = _identity(url, prvkey, colony)
@@ -413,22 +413,12 @@ def get(
                 raise _NotFound(f"cannot write file {file.name!r}: {reason}")
             await asyncio.to_thread(dir.mkdir, parents=True, exist_ok=True)
             dest = dir / (file.name or "")
-            data = msgspec.to_builtins(file)
-            ref = ObjectRef.from_file(data)
-            if file.size == 0 and (file.checksum or "").lower() == EMPTY_SHA256:
-                await asyncio.to_thread(_write_empty, dest)
-            else:
-                await storage.get_file(ref, dest, sha256=(file.checksum or "").lower())
+            # the storage writes a zero-byte file itself, without asking S3 (Go uploads none)
+            await storage.get_file(ObjectRef.from_file(msgspec.to_builtins(file)), dest, sha256=(file.checksum or "").lower())
             return dest
 
     dest = _run(work())
     output.ready(f"downloaded {dest}")
-
-
-def _write_empty(dest: Path) -> None:
-    from colonies.cfs.localfs import write_atomic
-
-    write_atomic(dest, b"")
 
 
 @app.command(context_settings=HELP)
@@ -517,13 +507,12 @@ def snapshot_ls(as_json: JsonOption = False, url: UrlOption = "", prvkey: KeyOpt
 
 
 async def _snapshot_files(client: Any, colony: str, snapshot: Any) -> list[Any]:
-    async def one(fileid: str) -> Any:
-        found = await client.get_file(colony, fileid=fileid)
-        if not found:
-            raise _NotFound(f"snapshot {snapshot.name}: file {fileid} no longer exists")
-        return found[0]
+    from colonies.cfs.remote import SnapshotBroken, snapshot_revisions
 
-    return list(await asyncio.gather(*(one(fileid) for fileid in snapshot.fileids or [])))
+    try:
+        return await snapshot_revisions(client, colony, snapshot)
+    except SnapshotBroken as err:
+        raise _NotFound(str(err)) from None
 
 
 @snapshot_app.command("info", context_settings=HELP)

@@ -19,14 +19,13 @@ from colonies.federation.origin import Origin
 from colonies.federation.peers import NodeIdentity, PeerClient, PeerError
 from colonies.federation.providers import ProviderCache, ProviderSource
 from colonies.federation.receiver import Receiver
-from colonies.models import CANCELLED, FAILED, SUCCESS, WAITING
+from colonies.models import CANCELLED, WAITING
 from colonies.node.core import NodeCore
 from colonies.node.store.processes import ProcessRecord
 from colonies.wire import RPCError
 
 log = logging.getLogger(__name__)
 
-TERMINAL = (SUCCESS, FAILED, CANCELLED)
 MAX_PEER_QUERIES = 16  # peers asked at once for `node peers`
 
 
@@ -98,7 +97,7 @@ class Federation:
         if record.state == WAITING:
             if not record.process.waitforparents and record.executortype not in self.live.types(record.colonyname):
                 self._forward_now.set()  # nobody here runs it: perhaps a peer does
-        elif record.state in TERMINAL:
+        elif record.state in fq.TERMINAL:
             self.receiver.process_ended(record)
             if record.state == CANCELLED:
                 self.origin.process_cancelled(record)

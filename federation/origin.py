@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from colonies.federation import store as fq
 from colonies.federation.balance import allocate
 from colonies.federation.batching import Coalescer
@@ -39,8 +41,6 @@ from colonies.federation.receiver import GRANT_WINDOW
 from colonies.models import RUNNING
 from colonies.node.core import NodeCore
 from colonies.node.store.processes import ProcessRecord
-
-import msgspec
 
 log = logging.getLogger(__name__)
 
@@ -220,11 +220,10 @@ class Origin:
         requests (granted while this node still holds the peer responsible), in one transaction.
         Every result is acknowledged, so the peer stops reporting it either way."""
         now = time.time_ns()
-        lease_ns = int(self.config.running_lease * fq.NS)
 
         def apply(conn: Any) -> tuple[list[ProcessRecord], list[str], list[str]]:
             records = fq.apply_results(conn, peer_node, report.results, now) if report.results else []
-            granted, revoked = fq.grant_starts(conn, peer_node, report.starts, now, lease_ns) if report.starts else ([], [])
+            granted, revoked = fq.grant_starts(conn, peer_node, report.starts, now) if report.starts else ([], [])
             return records, granted, revoked
 
         records, granted, revoked = await self.core.db.write(apply)

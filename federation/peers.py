@@ -88,19 +88,14 @@ class PeerClient:
 
 
 class PeerQuery:
-    """Providers found by asking configured peers directly (no DHT needed)."""
+    """Providers found by asking configured peers directly (no DHT needed); answers are cached
+    by the caller (federation/providers.py)."""
 
-    def __init__(self, client: PeerClient, urls: list[str], cache_seconds: float = 1.0) -> None:
+    def __init__(self, client: PeerClient, urls: list[str]) -> None:
         self.client = client
         self.urls = [u for u in urls if u]
-        self.cache_seconds = cache_seconds
-        self._cache: dict[tuple[str, str], tuple[float, list[Provider]]] = {}
 
     async def lookup(self, colonyname: str, executortype: str) -> list[Provider]:
-        key = (colonyname, executortype)
-        cached = self._cache.get(key)
-        if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
-            return cached[1]
         replies = await asyncio.gather(
             *(self.client.call(url, "lookup", Lookup(colonyname=colonyname, executortype=executortype), Provider, timeout=LOOKUP_TIMEOUT) for url in self.urls),
             return_exceptions=True,
@@ -113,8 +108,4 @@ class PeerQuery:
             # a provider speaks only for itself, at the address its certificate names
             if provider.node_id == cert.node_id and provider.api_url == cert.api_url:
                 found.append(provider)
-        self._cache[key] = (time.monotonic(), found)
         return found
-
-    def forget(self) -> None:
-        self._cache.clear()

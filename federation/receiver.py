@@ -114,10 +114,15 @@ class Receiver:
         return ForwardBatchReply(accepted=[answers[f.origin_processid] for f in batch.forwards if f.origin_processid in answers])
 
     # --- starting: at most one execution ---------------------------------------------------
+    @staticmethod
+    def forwarded_here(record: ProcessRecord) -> bool:
+        """Whether a process may be a copy of another node's work (only those need a grant)."""
+        return record.process.initiatorname.startswith(INITIATOR_PREFIX)
+
     async def may_start(self, record: ProcessRecord) -> bool:
         """Called when an executor here has just claimed `record`: False (and the copy dropped)
         if it is forwarded work its origin no longer wants run here."""
-        if not record.process.initiatorname.startswith(INITIATOR_PREFIX):
+        if not self.forwarded_here(record):
             return True
         pid = record.process.processid
         arrived = self._granted.pop(pid, None)
@@ -212,10 +217,10 @@ class Receiver:
             leaving=not self.accepting,
         )
 
-    async def offers(self, colonynames: list[str] | None = None) -> list[Provider]:
+    async def offers(self) -> list[Provider]:
         """This node's offer per hosted colony and live executor type."""
         offers = []
-        for colonyname in colonynames if colonynames is not None else list(self.core.directory.colonies):
+        for colonyname in list(self.core.directory.colonies):
             for executortype in self.live.types(colonyname):
                 offers.append(await self.offer(colonyname, executortype))
         return offers
@@ -242,7 +247,7 @@ class Receiver:
     # --- results back ------------------------------------------------------------------------
     def process_ended(self, record: ProcessRecord) -> None:
         """A copy ended here: its result goes to the origin with the next report."""
-        if not record.process.initiatorname.startswith(INITIATOR_PREFIX):
+        if not self.forwarded_here(record):
             return
         link = self._links.get(record.process.processid)
         if link is not None:

@@ -247,7 +247,7 @@ def _held_by_row(conn: Connection, processid: str, peer_node: str) -> dict[str, 
     return row
 
 
-def grant_starts(conn: Connection, peer_node: str, origin_processids: Sequence[str], now: int, running_lease_ns: int) -> tuple[list[str], list[str]]:
+def grant_starts(conn: Connection, peer_node: str, origin_processids: Sequence[str], now: int) -> tuple[list[str], list[str]]:
     """The peer asks to start these: granted while this node still holds the peer responsible."""
     granted, revoked, leases = [], [], []
     for pid in dict.fromkeys(origin_processids):

@@ -100,8 +100,8 @@ async def assign(call: Call, msg: AssignProcessMsg) -> models.Process:
 async def _may_start(call: Call, record: ProcessRecord) -> bool:
     """Forwarded work starts only with its origin's consent (at most one execution)."""
     federation = call.node.federation
-    if federation is None:
-        return True
+    if federation is None or not federation.receiver.forwarded_here(record):
+        return True  # no round trip, no task: the common case on the assign path
     try:
         return await asyncio.shield(federation.receiver.may_start(record))
     except asyncio.CancelledError:

@@ -114,9 +114,9 @@ async def test_a_start_is_granted_only_to_the_peer_that_holds_the_process(tmp_pa
         assert sorted(ids) == sorted([held, taken_back])  # a granted one counts as started: it stays
         assert {r.state for r in records} == {WAITING}
         await db.write(lambda conn: fq.claim_for_peers(conn, [(held, PEER, "http://b", False)], now))
-        granted, revoked = await db.write(lambda conn: fq.grant_starts(conn, PEER, [held, taken_back], now, 0))
+        granted, revoked = await db.write(lambda conn: fq.grant_starts(conn, PEER, [held, taken_back], now))
         assert (granted, revoked) == ([held], [taken_back])
-        assert (await db.write(lambda conn: fq.grant_starts(conn, OTHER, [held], now, 0))) == ([], [held])
+        assert (await db.write(lambda conn: fq.grant_starts(conn, OTHER, [held], now))) == ([], [held])
 
         late = Result(origin_processid=taken_back, state=SUCCESS, output=["late"])
         fine = Result(origin_processid=held, state=SUCCESS, output=["ok"])
