@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from colonies.cfs.storage.atomic import AtomicFile, is_partial
+from colonies.cfs.storage.base import FileStamp
 
 MARKER = ".cfs"
 CHUNK = 64 * 1024
@@ -24,6 +25,11 @@ class LocalFile:
     path: Path
     size: int
     checksum: str  # sha256, lowercase hex
+    mtime_ns: int = 0  # when `checksum` was taken; 0 when the file changed while being hashed
+
+    @property
+    def stamp(self) -> FileStamp:
+        return FileStamp(self.size, self.mtime_ns, self.checksum)
 
 
 def is_internal(name: str) -> bool:
@@ -82,10 +88,13 @@ def scan_dir(directory: Path) -> Listing:
             continue
         path = Path(entry.path)
         try:
+            before = entry.stat(follow_symlinks=False)
             checksum, size = sha256_file(path)
+            after = path.stat()
         except FileNotFoundError:
             continue
-        files.append(LocalFile(entry.name, path, size, checksum))
+        unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns) and after.st_size == size
+        files.append(LocalFile(entry.name, path, size, checksum, after.st_mtime_ns if unchanged else 0))
     return Listing(files, frozenset(others))
 
 

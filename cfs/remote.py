@@ -3,14 +3,15 @@ our SDK) and a byte store (`StorageStore`, over `cfs.storage.Storage`)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from colonies import models
-from colonies.cfs.storage import ObjectRef, Storage
-from colonies.cfs.sync import RemoteFile
+from colonies.cfs.storage import FileStamp, ObjectRef, Storage
+from colonies.cfs.sync import RemoteFile, Stored
 from colonies.client import AsyncClient
 from colonies.wire import RPCError
 
@@ -58,9 +59,56 @@ class StorageStore:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    async def put_file(self, path: Path) -> dict[str, Any]:
-        return (await self.storage.put_file(path)).to_reference()
+    async def put_file(self, path: Path, stamp: FileStamp | None = None) -> Stored:
+        ref = await self.storage.put_file(path, stamp=stamp)
+        return Stored(ref.to_reference(), ref.size or 0, ref.sha256 or "")
 
     async def get_file(self, ref: dict[str, Any], dest_path: Path, *, sha256: str, size: int) -> None:
         located = ObjectRef.from_s3object(ref.get("s3object") or {}, protocol=ref.get("protocol") or "s3", size=size, sha256=sha256)
         await self.storage.get_file(located, dest_path, sha256=sha256)
+
+
+async def delete_objects(storage: Storage, revisions: list[models.File], *, parallel: int = 8) -> None:
+    """The stored bytes of every revision (zero-byte revisions have none), `parallel` at a time."""
+    semaphore = asyncio.Semaphore(parallel)
+
+    async def one(file: models.File) -> None:
+        ref = ObjectRef.from_file(msgspec.to_builtins(file))
+        if not ref.is_empty:
+            async with semaphore:
+                await storage.delete(ref)
+
+    await asyncio.gather(*(one(file) for file in revisions))
+
+
+@dataclass(frozen=True)
+class LabelRemoval:
+    labels: tuple[str, ...]  # the label and its sub-labels that had files
+    names: int  # files (label + name), each with all its revisions
+    revisions: int
+
+
+def in_label_tree(label: str, name: str) -> bool:
+    """Whether `name` is `label` or one of its sub-labels (by whole segments: /a holds /a/b, not /ab)."""
+    return label == "/" or name == label or name.startswith(label + "/")
+
+
+async def remove_label_tree(client: AsyncClient, storage: Storage, colonyname: str, label: str, *, parallel: int = 8) -> LabelRemoval:
+    """Every revision of every file under `label` and its sub-labels: stored bytes first, then the
+    metadata of each name, so an interrupted removal can simply be run again. Unlike upstream, the
+    bytes of older revisions go too (upstream deletes only the latest's and orphans the rest)."""
+    labels = sorted(found.name for found in await client.get_file_labels(colonyname, label, False) if in_label_tree(label, found.name))
+    semaphore = asyncio.Semaphore(parallel)
+
+    async def one(sub: str, name: str) -> int:
+        async with semaphore:
+            files = await client.get_file(colonyname, label=sub, name=name, latest=False)
+            await delete_objects(storage, files, parallel=1)
+            await client.remove_file(colonyname, label=sub, name=name)
+            return len(files)
+
+    names = revisions = 0
+    for sub in labels:
+        counts = await asyncio.gather(*(one(sub, data.name or "") for data in await client.get_files(colonyname, sub)))
+        names, revisions = names + len(counts), revisions + sum(counts)
+    return LabelRemoval(tuple(labels), names, revisions)

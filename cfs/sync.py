@@ -40,7 +40,7 @@ from colonies.cfs.localfs import (
     write_atomic,
     write_marker,
 )
-from colonies.cfs.storage.base import EMPTY_SHA256
+from colonies.cfs.storage.base import EMPTY_SHA256, FileStamp
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +106,23 @@ class Remote(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What an upload stored: the wire `ref` to send with addfilemsg, and the size and SHA-256 of
+    the bytes sent (which differ from the plan's if the file changed in between)."""
+
+    ref: dict[str, Any]
+    size: int
+    sha256: str
+
+
 class Store(Protocol):
     """File bytes (S3, later IPFS)."""
 
-    async def put_file(self, path: Path) -> dict[str, Any]:
-        """Stores the bytes of `path`; returns the wire `ref` to send with addfilemsg. For a
-        zero-byte file it may store nothing (as upstream) but still returns a valid ref."""
+    async def put_file(self, path: Path, stamp: FileStamp | None = None) -> Stored:
+        """Stores the bytes of `path`. For a zero-byte file it may store nothing (as upstream)
+        but still returns a valid ref. `stamp` is what the plan learnt of the file (see
+        `FileStamp`)."""
         ...
 
     async def get_file(self, ref: dict[str, Any], dest_path: Path, *, sha256: str, size: int) -> None:
@@ -163,6 +174,7 @@ class Transfer:
     size: int
     checksum: str
     ref: dict[str, Any] = field(default_factory=dict)  # what a download reads
+    stamp: FileStamp | None = None  # what the plan learnt of an upload's source
 
     def describe(self) -> str:
         return f"upload of {self.path} to {self.label}" if self.upload else f"download of {self.path} from {self.label}"
@@ -196,7 +208,7 @@ class SyncPlan:
         elif self.resolution == "replace-local":
             downloads += [conflict.remote for conflict in self.conflicts]
         return [
-            *(Transfer(True, self.label, file.path, file.size, file.checksum) for file in sorted(uploads, key=_name)),
+            *(Transfer(True, self.label, file.path, file.size, file.checksum, stamp=file.stamp) for file in sorted(uploads, key=_name)),
             *(self._download(file) for file in sorted(downloads, key=_name)),
         ]
 
@@ -334,8 +346,8 @@ class SyncEngine:
         if not transfer.upload:
             await _fetch(self.store, transfer)
             return None
-        ref = await self.store.put_file(transfer.path)
-        return await self.remote.add_file(transfer.label, transfer.path.name, transfer.size, transfer.checksum, ref)
+        stored = await self.store.put_file(transfer.path, transfer.stamp)
+        return await self.remote.add_file(transfer.label, transfer.path.name, stored.size, stored.sha256, stored.ref)
 
 
 async def download_snapshot(

@@ -46,6 +46,7 @@ LabelOption = Annotated[str, typer.Option("--label", "-l", help="The label (norm
 NameOption = Annotated[str, typer.Option("--name", "-n", help="The file's name within the label.")]
 FileIdOption = Annotated[str, typer.Option("--fileid", "-i", help="A file revision's id.")]
 DirOption = Annotated[Path, typer.Option("--dir", "-d", file_okay=False, help="The local directory.")]
+WorkDirOption = Annotated[Path, typer.Option("--dir", "-d", file_okay=False, help="The local directory (default: the current one).")]
 SnapshotIdOption = Annotated[str, typer.Option("--snapshotid", "-i", help="The snapshot's id.")]
 SnapshotNameOption = Annotated[str, typer.Option("--name", "-n", "--snapshotname", help="The snapshot's name.")]
 
@@ -227,7 +228,7 @@ def _progress_bar(enabled: bool) -> tuple[Progress | None, Callable[[Any], None]
 @app.command(context_settings=HELP)
 def sync(
     label: LabelOption = ".cfs",
-    dir: Annotated[Path, typer.Option("--dir", "-d", file_okay=False, help="The local directory (default: the current one).")] = Path("."),
+    dir: WorkDirOption = Path("."),
     keeplocal: Annotated[bool, typer.Option("--keeplocal/--no-keeplocal", help="On a conflict keep the local file (else the remote one).")] = True,
     direction: Annotated[str, typer.Option("--direction", help="both, upload (never download) or download (never upload).")] = "both",
     dry: Annotated[bool, typer.Option("--dry", help="Print the plan and change nothing.")] = False,
@@ -295,6 +296,49 @@ def _render_plan(plans: list[Any]) -> Any:
     return render_plan(plans)
 
 
+@app.command(context_settings=HELP)
+def clean(
+    label: LabelOption = ".cfs",
+    dir: WorkDirOption = Path("."),
+    dry: Annotated[bool, typer.Option("--dry", help="Print what would be removed and change nothing.")] = False,
+    yes: YesOption = False,
+    as_json: JsonOption = False,
+    url: UrlOption = "",
+    prvkey: KeyOption = "",
+    colony: ColonyOption = "",
+) -> None:
+    """Remove local files and directories that the label (and its sub-labels) does not hold."""
+    from colonies.cfs.clean import apply_clean, plan_clean, render_clean
+    from colonies.cfs.remote import NodeRemote
+
+    who = _identity(url, prvkey, colony)
+    label = _label(label)
+
+    async def plan() -> Any:
+        async with _client(who) as client:
+            return await plan_clean(NodeRemote(client, who.colony), dir, label)
+
+    cleaning = _run(plan())
+    if as_json and (dry or cleaning.empty):
+        _print_json({"files": [str(p) for p in cleaning.files], "dirs": [str(p) for p in cleaning.dirs], "removed": 0})
+        return
+    if dry:
+        show(render_clean(cleaning))
+        return
+    if cleaning.empty:
+        output.print_plain([f"{dir} holds nothing that {label} does not"])
+        return
+    if not yes:
+        show(render_clean(cleaning))
+        if not typer.confirm("Remove them?", default=False):
+            _fail("cancelled")
+    removed = _run(apply_clean(cleaning))
+    if as_json:
+        _print_json({"files": [str(p) for p in cleaning.files], "dirs": [str(p) for p in cleaning.dirs], "removed": removed})
+        return
+    output.ready(f"removed {len(cleaning.files)} files and {len(cleaning.dirs)} directories from {dir}")
+
+
 # --- files --------------------------------------------------------------------------------
 
 @app.command("ls", context_settings=HELP)
@@ -350,6 +394,38 @@ def label_ls(as_json: JsonOption = False, url: UrlOption = "", prvkey: KeyOption
         output.print_plain(["no labels"])
         return
     show(_table(("label", "files"), ((label.name, label.files) for label in labels), numeric=("files",)))
+
+
+@label_app.command("remove", context_settings=HELP)
+def label_remove(
+    label: Annotated[str, typer.Option("--label", "-l", help="The label to remove, with its sub-labels.")],
+    yes: YesOption = False,
+    as_json: JsonOption = False,
+    url: UrlOption = "",
+    prvkey: KeyOption = "",
+    colony: ColonyOption = "",
+) -> None:
+    """Remove every file (all revisions, bytes and metadata) under a label and its sub-labels; local files stay."""
+    from colonies.cfs.remote import remove_label_tree
+
+    label = _label(label)
+    who = _identity(url, prvkey, colony)
+    if not yes and not typer.confirm(f"Remove every file under {label} and its sub-labels?", default=False):
+        _fail("cancelled")
+    config = _s3_config()
+
+    async def work() -> Any:
+        async with _client(who) as client, _storage(config) as storage:
+            return await remove_label_tree(client, storage, who.colony, label)
+
+    removed = _run(work())
+    if as_json:
+        _print_json({"labels": list(removed.labels), "files": removed.names, "revisions": removed.revisions})
+        return
+    if not removed.labels:
+        output.print_plain([f"no files under {label}"])
+        return
+    output.ready(f"removed {removed.names} files ({removed.revisions} revisions) in {len(removed.labels)} labels under {label}")
 
 
 def _revision_rows(revisions: list[Any]) -> Table:
@@ -432,7 +508,7 @@ def remove(
     colony: ColonyOption = "",
 ) -> None:
     """Remove a file revision (--fileid) or every revision of label + name: S3 objects, then metadata."""
-    from colonies.cfs.storage import ObjectRef
+    from colonies.cfs.remote import delete_objects
 
     _one_of_file(fileid, label, name)
     what = f"file revision {fileid}" if fileid else f"every revision of {name} in {_label(label)}"
@@ -447,10 +523,7 @@ def remove(
                 revisions = await _revisions(client, who.colony, fileid, "", "", latest=True)
             else:
                 revisions = await _revisions(client, who.colony, "", label, name, latest=False)
-            for file in revisions:
-                ref = ObjectRef.from_file(msgspec.to_builtins(file))
-                if not ref.is_empty:
-                    await storage.delete(ref)
+            await delete_objects(storage, revisions)
             if fileid:
                 await client.remove_file(who.colony, fileid=fileid)
             else:

@@ -3,6 +3,7 @@ from .atomic import PARTIAL_SUFFIX, is_partial
 from .base import (
     EMPTY_SHA256,
     ChecksumMismatch,
+    FileStamp,
     ObjectMissing,
     ObjectRef,
     Storage,
@@ -17,6 +18,7 @@ __all__ = [
     "EMPTY_SHA256",
     "PARTIAL_SUFFIX",
     "ChecksumMismatch",
+    "FileStamp",
     "ObjectMissing",
     "ObjectRef",
     "S3Config",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from dataclasses import dataclass
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -31,6 +32,19 @@ class ChecksumMismatch(StorageError):
 
 class ObjectMissing(StorageError):
     """The object (or its bucket) does not exist."""
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What a caller already knows of a local file: its SHA-256 when it had this size and
+    modification time. A backend may skip its own hashing pass when the file still matches."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+    def matches(self, st: os.stat_result) -> bool:
+        return self.mtime_ns > 0 and (st.st_size, st.st_mtime_ns) == (self.size, self.mtime_ns)
 
 
 def new_object_key() -> str:
@@ -158,9 +172,12 @@ class ObjectRef(msgspec.Struct, frozen=True, kw_only=True):
 class Storage(Protocol):
     """What CFS needs from a backend. Every read is verified against the expected SHA-256."""
 
-    async def put_file(self, path: str | os.PathLike[str], *, key: str | None = None) -> ObjectRef:
+    async def put_file(
+        self, path: str | os.PathLike[str], *, key: str | None = None, stamp: FileStamp | None = None,
+    ) -> ObjectRef:
         """Stream a file from disk; the ref carries the size and SHA-256 of the bytes sent.
-        `key` defaults to `new_object_key()`."""
+        `key` defaults to `new_object_key()`. A `stamp` that still matches the file (size and
+        mtime, before and after the transfer) may stand in for hashing it again."""
         ...
 
     async def put_bytes(self, data: bytes, *, key: str | None = None) -> ObjectRef:

@@ -28,7 +28,7 @@ from s3transfer.exceptions import RetriesExceededError
 from s3transfer.manager import TransferConfig, TransferManager
 
 from .atomic import AtomicFile
-from .base import EMPTY_SHA256, ChecksumMismatch, ObjectMissing, ObjectRef, StorageError, new_object_key
+from .base import EMPTY_SHA256, ChecksumMismatch, FileStamp, ObjectMissing, ObjectRef, StorageError, new_object_key
 from .config import S3Config
 from .streams import HashingReader, HashingWriter, Stopped
 
@@ -75,8 +75,10 @@ class S3Storage:
 
     # --- Storage -------------------------------------------------------------------------------
 
-    async def put_file(self, path: str | os.PathLike[str], *, key: str | None = None) -> ObjectRef:
-        return await self._call(self._put_file, Path(path), key)
+    async def put_file(
+        self, path: str | os.PathLike[str], *, key: str | None = None, stamp: FileStamp | None = None,
+    ) -> ObjectRef:
+        return await self._call(self._put_file, Path(path), key, stamp)
 
     async def put_bytes(self, data: bytes, *, key: str | None = None) -> ObjectRef:
         return await self._call(self._put_bytes, bytes(data), key)
@@ -151,8 +153,10 @@ class S3Storage:
                         read_timeout=cfg.read_timeout,
                         retries={"max_attempts": cfg.max_attempts, "mode": "standard"},
                         max_pool_connections=cfg.max_concurrency * 2,
-                        # Our own SHA-256 covers integrity; extra checksums break older S3 servers.
-                        request_checksum_calculation="when_required",
+                        # Request checksums stay botocore's default (CRC32 trailers), which also
+                        # spares the SHA-256 payload signature over plain http; servers without
+                        # trailer support: AWS_REQUEST_CHECKSUM_CALCULATION=when_required. Reads
+                        # are verified by our own SHA-256.
                         response_checksum_validation="when_required",
                     ),
                 )
@@ -246,7 +250,7 @@ class S3Storage:
             future.cancel()
             raise
 
-    def _put_file(self, stop: threading.Event, path: Path, key: str | None) -> ObjectRef:
+    def _put_file(self, stop: threading.Event, path: Path, key: str | None, stamp: FileStamp | None) -> ObjectRef:
         bucket = self._put_bucket()
         key = key or new_object_key()
         with self._errors("upload", bucket, key), open(path, "rb") as raw:
@@ -255,7 +259,7 @@ class S3Storage:
                 return self._ref(bucket, "", 0, EMPTY_SHA256)
             self._ensure_bucket(bucket)
             if size >= self.config.multipart_threshold:
-                return self._put_big_file(stop, raw, path, size, bucket, key)
+                return self._put_big_file(stop, raw, path, size, bucket, key, stamp)
             reader = HashingReader(raw, stop)
             self._upload(stop, reader, size, bucket, key)  # type: ignore[arg-type]
             if not reader.complete(size):
@@ -265,16 +269,22 @@ class S3Storage:
                 raise StorageError(f"cannot upload {path}: it changed while being read")
             return self._ref(bucket, key, size, reader.hexdigest())
 
-    def _put_big_file(self, stop: threading.Event, raw: BinaryIO, path: Path, size: int, bucket: str, key: str) -> ObjectRef:
-        """Hash first, then let the transfer manager read the parts from the file in parallel
-        (a single hashing stream would feed them one at a time); a file that changed meanwhile
-        is not kept."""
+    def _put_big_file(
+        self, stop: threading.Event, raw: BinaryIO, path: Path, size: int, bucket: str, key: str, stamp: FileStamp | None,
+    ) -> ObjectRef:
+        """Hash first (unless the stamp still matches), then let the transfer manager read the
+        parts from the file in parallel (a single hashing stream would feed them one at a time);
+        a file that changed meanwhile is not kept."""
         before = os.fstat(raw.fileno())
-        digest = hashlib.sha256()
-        while chunk := raw.read(HASH_CHUNK):
-            if stop.is_set():
-                raise StorageError(f"upload of {path} cancelled")
-            digest.update(chunk)
+        if stamp is not None and stamp.matches(before):
+            sha256 = stamp.sha256.lower()
+        else:
+            digest = hashlib.sha256()
+            while chunk := raw.read(HASH_CHUNK):
+                if stop.is_set():
+                    raise StorageError(f"upload of {path} cancelled")
+                digest.update(chunk)
+            sha256 = digest.hexdigest()
         future = self._transfers().upload(str(path), bucket, key, extra_args={"ContentType": CONTENT_TYPE})
         try:
             future.result()
@@ -286,7 +296,7 @@ class S3Storage:
             with contextlib.suppress(Exception):
                 self._s3().delete_object(Bucket=bucket, Key=key)
             raise StorageError(f"cannot upload {path}: it changed while being read")
-        return self._ref(bucket, key, size, digest.hexdigest())
+        return self._ref(bucket, key, size, sha256)
 
     def _put_bytes(self, stop: threading.Event, data: bytes, key: str | None) -> ObjectRef:
         bucket = self._put_bucket()

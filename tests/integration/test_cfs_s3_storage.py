@@ -16,6 +16,7 @@ import pytest
 from colonies.cfs.storage import (
     EMPTY_SHA256,
     ChecksumMismatch,
+    FileStamp,
     ObjectMissing,
     ObjectRef,
     S3Config,
@@ -120,6 +121,21 @@ async def test_multipart_round_trip_keeps_the_loop_free(multipart_storage: S3Sto
     # the unsized ref takes the managed (ranged) download path too
     await multipart_storage.get_file(ObjectRef(bucket=ref.bucket, object=ref.object), dest, sha256=sha(data))
     assert max(gaps) < 0.5, f"event loop blocked for {max(gaps):.2f}s"
+
+
+async def test_a_matching_stamp_spares_the_hash_and_a_stale_one_does_not(multipart_storage: S3Storage, tmp_path: Path) -> None:
+    data = big_data(9 * MiB)
+    src = tmp_path / "big.bin"
+    src.write_bytes(data)
+    st = src.stat()
+    trusted = "ab" * 32  # what a caller claims: used as is while size and mtime still match
+    ref = await multipart_storage.put_file(src, stamp=FileStamp(st.st_size, st.st_mtime_ns, trusted))
+    assert ref.sha256 == trusted
+    stale = FileStamp(st.st_size, st.st_mtime_ns - 1, trusted)
+    ref = await multipart_storage.put_file(src, stamp=stale)
+    assert ref.sha256 == sha(data)
+    unknown = FileStamp(st.st_size, 0, trusted)  # the file changed while the caller hashed it
+    assert (await multipart_storage.put_file(src, stamp=unknown)).sha256 == sha(data)
 
 
 async def test_big_bytes_upload(multipart_storage: S3Storage) -> None:

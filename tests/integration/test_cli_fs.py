@@ -116,3 +116,69 @@ def test_help_and_missing_identity(env):
     assert "--snapshotid" in ok(env, "snapshot", "download", "-h").stdout
     result = fs({k: v for k, v in env.items() if k != "COLONIES_PRVKEY"} | {"COLONIES_PRVKEY": ""}, "ls", "-l", "job")
     assert result.exit_code == 1 and "COLONIES_PRVKEY" in result.stderr
+
+
+def _tree(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.name != ".cfs"}
+
+
+def test_clean_removes_what_the_label_does_not_hold(tmp_path: Path, env):
+    up = tmp_path / "up"
+    for rel, data in {"keep.txt": b"k", "deep/only/kept.bin": b"d", "sub/x.txt": b"x"}.items():
+        (up / rel).parent.mkdir(parents=True, exist_ok=True)
+        (up / rel).write_bytes(data)
+    ok(env, "sync", "-l", "work", "-d", str(up), "--yes")
+
+    local = tmp_path / "local"
+    ok(env, "sync", "-l", "work", "-d", str(local), "--yes")
+    (local / "stray.txt").write_bytes(b"never uploaded")
+    (local / "sub" / "stray.txt").write_bytes(b"never uploaded")
+    (local / "scratch" / "inner").mkdir(parents=True)
+    (local / "scratch" / "inner" / "f").write_bytes(b"f")
+    (local / "deep" / "loose.txt").write_bytes(b"in a label with no files of its own")
+    (local / "link").symlink_to(local / "keep.txt")
+
+    plan = json.loads(ok(env, "clean", "-l", "work", "-d", str(local), "--dry", "--json").stdout)
+    assert sorted(plan["files"]) == sorted(str(local / p) for p in ("stray.txt", "sub/stray.txt", "deep/loose.txt"))
+    assert plan["dirs"] == [str(local / "scratch")]
+    assert "stray.txt" in _tree(local)  # the dry run changed nothing
+
+    assert fs(env, "clean", "-l", "work", "-d", str(local), input="n\n").exit_code == 1  # declined
+    assert "stray.txt" in _tree(local)
+    ok(env, "clean", "-l", "work", "-d", str(local), "--yes")
+    # /work/deep has no files of its own but /work/deep/only has: upstream would remove deep/
+    assert _tree(local) == {"keep.txt", "link", "deep", "deep/only", "deep/only/kept.bin", "sub", "sub/x.txt"}
+    assert "holds nothing" in ok(env, "clean", "-l", "work", "-d", str(local), "--yes").stdout
+
+
+def test_clean_against_an_empty_label_is_refused(tmp_path: Path, env):
+    (tmp_path / "precious.txt").write_bytes(b"p")
+    result = fs(env, "clean", "-l", "typo", "-d", str(tmp_path), "--yes")
+    assert result.exit_code == 1 and "no files" in result.stderr
+    assert (tmp_path / "precious.txt").exists()
+
+
+def test_label_remove_takes_sub_labels_and_every_revision_but_not_siblings(tmp_path: Path, env, s3_server):
+    from tests.support.s3 import raw_client
+
+    up = tmp_path / "up"
+    (up / "sub").mkdir(parents=True)
+    (up / "a.txt").write_bytes(b"one")
+    (up / "sub" / "b.txt").write_bytes(b"two")
+    ok(env, "sync", "-l", "data", "-d", str(up), "--yes")
+    (up / "a.txt").write_bytes(b"one, revised")
+    ok(env, "sync", "-l", "data", "-d", str(up), "--yes")
+    sibling = tmp_path / "sibling"
+    sibling.mkdir()
+    (sibling / "c.txt").write_bytes(b"three")
+    ok(env, "sync", "-l", "database", "-d", str(sibling), "--yes")  # shares the string prefix /data
+
+    assert fs(env, "label", "remove", "-l", "data", input="n\n").exit_code == 1
+    removed = json.loads(ok(env, "label", "remove", "-l", "/data/", "--yes", "--json").stdout)
+    assert removed == {"labels": ["/data", "/data/sub"], "files": 2, "revisions": 3}
+    labels = {label["name"] for label in json.loads(ok(env, "label", "ls", "--json").stdout)}
+    assert labels == {"/database"}
+    objects = raw_client(s3_server).list_objects_v2(Bucket=s3_server.bucket).get("Contents", [])
+    assert len(objects) == 1  # only the sibling's: no revision's bytes were orphaned
+    assert (up / "a.txt").exists()  # local files stay
+    assert "no files under /data" in ok(env, "label", "remove", "-l", "data", "--yes").stdout

@@ -6,17 +6,20 @@ import asyncio
 import hashlib
 import io
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.console import Console
 
+from colonies.cfs import localfs
 from colonies.cfs.localfs import scan_dir, sub_dirs
 from colonies.cfs.storage.atomic import PARTIAL_SUFFIX, AtomicFile
 from colonies.cfs.storage.base import EMPTY_SHA256
 from colonies.cfs.sync import (
     RemoteFile,
+    Stored,
     SyncEngine,
     SyncError,
     SyncPlan,
@@ -83,8 +86,9 @@ class FakeStore:
         self.objects[key] = data
         return {"protocol": "s3", "s3object": {"object": key}}
 
-    async def put_file(self, path: Path) -> dict[str, Any]:
-        return self.ref(path.read_bytes())
+    async def put_file(self, path: Path, stamp: Any = None) -> Stored:
+        data = path.read_bytes()
+        return Stored(self.ref(data), len(data), sha(data))
 
     async def get_file(self, ref: dict[str, Any], dest_path: Path, *, sha256: str, size: int) -> None:
         self.gets.append(dest_path.name)
@@ -168,6 +172,15 @@ async def test_uploads_local_only_files_and_writes_the_marker(engine: SyncEngine
     assert (tmp_path / ".cfs").read_bytes() == b'{"label":"/data"}'
     again = await engine.plan_tree(tmp_path, "/data", keeplocal=True)
     assert [plan.transfers() for plan in again] == [[]]  # the marker itself is never uploaded
+
+
+async def test_a_file_changed_after_the_plan_is_recorded_as_stored(engine: SyncEngine, remote: FakeRemote, tmp_path: Path) -> None:
+    write(tmp_path / "a.txt", b"alpha")
+    plans = await engine.plan_tree(tmp_path, "data", keeplocal=True)
+    write(tmp_path / "a.txt", b"alpha, edited meanwhile")
+    await engine.apply(plans)
+    [row] = await remote.files("/data")
+    assert (row.checksum, row.size) == (sha(b"alpha, edited meanwhile"), 23)
 
 
 async def test_downloads_remote_only_files_into_a_missing_dir(engine: SyncEngine, remote: FakeRemote, store: FakeStore, tmp_path: Path) -> None:
@@ -509,6 +522,24 @@ def test_scan_dir_hashes_regular_files_only(tmp_path: Path) -> None:
     assert [(file.name, file.size, file.checksum) for file in listing.files] == [("big", len(big), sha(big))]
     assert listing.others == {"link", "sub"}
     assert scan_dir(tmp_path / "missing").files == []
+
+
+def test_scan_dir_stamps_each_file_with_the_mtime_its_hash_belongs_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "steady", b"a")
+    write(tmp_path / "moving", b"b")
+    [steady, moving] = sorted(scan_dir(tmp_path).files, key=lambda f: f.name, reverse=True)
+    assert steady.stamp.matches((tmp_path / "steady").stat())
+
+    real = localfs.sha256_file
+
+    def touching(path: Path) -> tuple[str, int]:
+        result = real(path)
+        os.utime(path, ns=(1, 1))  # written to while being hashed
+        return result
+
+    monkeypatch.setattr(localfs, "sha256_file", touching)
+    [changed] = [f for f in scan_dir(tmp_path).files if f.name == "moving"]
+    assert changed.mtime_ns == 0 and not changed.stamp.matches((tmp_path / "moving").stat())
 
 
 def test_sub_dirs_lists_every_directory_but_not_symlinked_ones(tmp_path: Path) -> None:
