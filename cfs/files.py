@@ -8,6 +8,7 @@ keys sent in a file reference are never stored.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -15,11 +16,15 @@ from sqlalchemy.engine import Connection
 
 from colonies import crypto
 from colonies.cfs import store as cq
-from colonies.models import File, FileData, Label, Reference, S3Object, Snapshot
+from colonies.models import File, FileData, IpfsObject, Label, Reference, S3Object, Snapshot
 from colonies.timefmt import format_ns
 
 MAX_TEXT = 1024  # characters in a label, name or snapshot name
 MAX_FIELD = 256  # characters in a checksum, algorithm, protocol or S3 field
+MAX_PROVIDERS = 16  # multiaddrs in ref.ipfsobject.providers
+# CIDv0 (base58btc sha2-256) or CIDv1 in base32, the forms Kubo prints
+_CID = re.compile(r"Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{20,127}")
+_MULTIADDR = re.compile(r"/[\x21-\x7e]{1,255}")
 _json = msgspec.json.Encoder()
 
 
@@ -43,12 +48,30 @@ def _bounded(value: str, what: str, limit: int) -> str:
 
 
 # --- files ----------------------------------------------------------------------------------
+def ipfs_fields(ipfs: IpfsObject | None) -> tuple[str, list[str]]:
+    """(cid, providers) of a reference's `ipfsobject`, validated; ("", []) without one."""
+    if ipfs is None or not (ipfs.cid or ipfs.providers):
+        return "", []
+    cid = text(ipfs.cid)
+    if not _CID.fullmatch(cid):
+        raise CFSError("invalid", "ref.ipfsobject.cid is not a CID (CIDv0 Qm… or base32 CIDv1 b…)")
+    providers = list(dict.fromkeys(ipfs.providers or []))
+    if len(providers) > MAX_PROVIDERS:
+        raise CFSError("invalid", f"ref.ipfsobject.providers has more than {MAX_PROVIDERS} multiaddrs")
+    for addr in providers:
+        if not isinstance(addr, str) or not _MULTIADDR.fullmatch(addr):
+            raise CFSError("invalid", "ref.ipfsobject.providers must be multiaddrs (/ip4/…/tcp/…/p2p/…)")
+    return cid, providers
+
+
 def file_row(file: File, now: int) -> dict[str, Any]:
     """The row for an added revision: a new id, the time now; the sequence number comes later."""
     ref = file.ref or Reference()
     s3 = ref.s3object or S3Object()
     if file.size < 0:
         raise CFSError("invalid", "size must not be negative")
+    cid, providers = ipfs_fields(ref.ipfsobject)
+    protocol = _bounded(text(ref.protocol) or "s3", "ref.protocol", MAX_FIELD)  # any string, as upstream
     return {
         "fileid": crypto.random_id(),
         "colonyname": text(file.colonyname),
@@ -57,7 +80,7 @@ def file_row(file: File, now: int) -> dict[str, Any]:
         "size": file.size,
         "checksum": _bounded(text(file.checksum), "checksum", MAX_FIELD),
         "checksumalg": _bounded(text(file.checksumalg), "checksumalg", MAX_FIELD),
-        "protocol": _bounded(text(ref.protocol) or "s3", "ref.protocol", MAX_FIELD),
+        "protocol": protocol,
         "s3_server": _bounded(text(s3.server), "ref.s3object.server", MAX_FIELD),
         "s3_port": s3.port,
         "s3_tls": s3.tls,
@@ -67,6 +90,8 @@ def file_row(file: File, now: int) -> dict[str, Any]:
         "s3_object": _bounded(text(s3.object), "ref.s3object.object", MAX_FIELD),
         "s3_bucket": _bounded(text(s3.bucket), "ref.s3object.bucket", MAX_FIELD),
         "added": now,
+        "ipfs_cid": cid,
+        "ipfs_providers": _json.encode(providers).decode(),
     }
 
 
@@ -75,9 +100,11 @@ def file_from_row(row: Any) -> File:
         server=row.s3_server, port=row.s3_port, tls=bool(row.s3_tls), accesskey="", secretkey="", region=row.s3_region,
         encryptionkey="", encryptionalg=row.s3_encryptionalg, object=row.s3_object, bucket=row.s3_bucket,
     )
+    ipfs = IpfsObject(cid=row.ipfs_cid, size=row.size, providers=msgspec.json.decode(row.ipfs_providers)) if row.ipfs_cid else None
     return File(
         fileid=row.fileid, colonyname=row.colonyname, label=row.label, name=row.name, size=row.size, sequencenr=row.seqnr,
-        checksum=row.checksum, checksumalg=row.checksumalg, ref=Reference(protocol=row.protocol, s3object=s3), added=format_ns(row.added),
+        checksum=row.checksum, checksumalg=row.checksumalg, ref=Reference(protocol=row.protocol, s3object=s3, ipfsobject=ipfs),
+        added=format_ns(row.added),
     )
 
 

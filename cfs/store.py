@@ -34,9 +34,12 @@ files = Table(
     Column("s3_object", Text, nullable=False),
     Column("s3_bucket", Text, nullable=False),
     Column("added", BigInteger, nullable=False),  # unix ns
+    Column("ipfs_cid", Text, nullable=False, server_default=""),  # "" when not in IPFS
+    Column("ipfs_providers", Text, nullable=False, server_default="[]"),  # JSON list of multiaddrs
 )
 Index("cfs_files_by_name", files.c.colonyname, files.c.label, files.c.name, files.c.seqnr)
 Index("cfs_files_seqnr", files.c.seqnr)
+Index("cfs_files_by_cid", files.c.ipfs_cid)
 
 snapshots = Table(
     "cfs_snapshots",
@@ -104,6 +107,15 @@ def insert_file(conn: Connection, row: dict[str, Any]) -> None:
 
 def file_by_id(conn: Connection, colonyname: str, fileid: str) -> Any:
     return conn.execute(_by_id, {"colony": colonyname, "fileid": fileid}).first()
+
+
+def files_by_ids(conn: Connection, colonyname: str, fileids: Sequence[str]) -> list[Any]:
+    """The rows of these revisions that exist, in chunks the drivers' parameter limits allow."""
+    rows: list[Any] = []
+    for start in range(0, len(fileids), 500):
+        chunk = list(fileids[start:start + 500])
+        rows += conn.execute(select(files).where(F.colonyname == colonyname, F.fileid.in_(chunk))).all()
+    return rows
 
 
 def revisions(conn: Connection, colonyname: str, label: str, name: str, limit: int = LIST_CAP) -> list[Any]:

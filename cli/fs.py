@@ -428,6 +428,43 @@ def label_remove(
     output.ready(f"removed {removed.names} files ({removed.revisions} revisions) in {len(removed.labels)} labels under {label}")
 
 
+def _location_text(location: Any) -> str:
+    if location.protocol == "ipfs":
+        count = len(location.providers or [])
+        return f"ipfs {location.cid} ({count} provider{'s' if count != 1 else ''})"
+    if location.protocol == "s3":
+        return f"s3 {location.endpoint}/{location.bucket}/{location.object}"
+    return location.protocol
+
+
+@app.command(context_settings=HELP)
+def resolve(
+    label: Annotated[str, typer.Option("--label", "-l", help="The label (with its sub-labels) to resolve.")] = "",
+    snapshot: Annotated[str, typer.Option("--snapshot", "--snapshotid", "-i", help="Resolve this snapshot's files instead.")] = "",
+    as_json: JsonOption = False,
+    url: UrlOption = "",
+    prvkey: KeyOption = "",
+    colony: ColonyOption = "",
+) -> None:
+    """Where the bytes of every file under a label (or in a snapshot) are: S3 objects, CIDs and their providers."""
+    if bool(label) == bool(snapshot):
+        _fail("give either --label or --snapshot")
+    who = _identity(url, prvkey, colony)
+
+    files = _with_client(who, lambda client: client.resolve_files(who.colony, label=_label(label) if label else "", snapshotid=snapshot))
+    if as_json:
+        _print_json(files)
+        return
+    if not files:
+        output.print_plain([f"no files under {_label(label)}" if label else "the snapshot holds no files"])
+        return
+    show(_table(
+        ("label", "name", "size", "sha256", "locations"),
+        ((f.label, f.name, _size(f.size), f.checksum, "\n".join(_location_text(loc) for loc in f.locations)) for f in files),
+        numeric=("size",),
+    ))
+
+
 def _revision_rows(revisions: list[Any]) -> Table:
     return _table(
         ("file id", "label", "name", "revision", "size", "sha256", "added", "bucket", "object"),

@@ -42,6 +42,7 @@ P = ParamSpec("P")
 
 # Seconds added to a long-poll's own timeout before the HTTP request itself gives up.
 LONG_POLL_MARGIN = 10.0
+RESOLVE_PAGE = 10_000  # files per resolvefilesmsg page (the node's maximum)
 TERMINAL_STATES = (SUCCESS, FAILED, CANCELLED)
 
 _HEADERS = {"Content-Type": "application/json"}
@@ -677,6 +678,22 @@ class AsyncClient:
         """One revision by id, or every revision of label + name (metadata only; bytes stay in storage)."""
         await self._call_empty(messages.RemoveFileMsg(msgtype="removefilemsg", colonyname=colonyname, fileid=fileid, label=label, name=name), prvkey)
 
+    async def resolve_files(
+        self, colonyname: str, *, label: str = "", snapshotid: str = "", prvkey: str | None = None
+    ) -> list[models.ResolvedFile]:
+        """Where the bytes of every file under `label` (with its sub-labels) or in a snapshot are;
+        all pages (`resolvefilesmsg`, ours)."""
+        found: list[models.ResolvedFile] = []
+        while True:
+            msg = messages.ResolveFilesMsg(
+                msgtype="resolvefilesmsg", colonyname=colonyname, label=label, snapshotid=snapshotid,
+                offset=len(found), count=RESOLVE_PAGE,
+            )
+            page = await self._call_list(msg, models.ResolvedFile, prvkey)
+            found += page
+            if len(page) < RESOLVE_PAGE:
+                return found
+
     async def create_snapshot(self, colonyname: str, label: str, name: str, prvkey: str | None = None) -> models.Snapshot:
         msg = messages.CreateSnapshotMsg(msgtype="createsnapshotmsg", colonyname=colonyname, label=label, name=name)
         return await self._call(msg, models.Snapshot, prvkey)
@@ -1053,6 +1070,7 @@ class Client:
     get_snapshots = _sync(AsyncClient.get_snapshots)
     remove_snapshot = _sync(AsyncClient.remove_snapshot)
     remove_all_snapshots = _sync(AsyncClient.remove_all_snapshots)
+    resolve_files = _sync(AsyncClient.resolve_files)
     change_server_id = _sync(AsyncClient.change_server_id)
     change_colony_id = _sync(AsyncClient.change_colony_id)
     change_executor_id = _sync(AsyncClient.change_executor_id)

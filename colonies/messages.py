@@ -425,3 +425,14 @@ class RemoveSnapshotMsg(Msg):
 
 class RemoveAllSnapshotsMsg(Msg):
     colonyname: str | None = ""
+
+
+class ResolveFilesMsg(Msg):
+    """Ours: where the bytes of every file under `label` (and its sub-labels), or of snapshot
+    `snapshotid`, are. `count` caps the reply (default and maximum 10,000); page with `offset`."""
+
+    colonyname: str | None = ""
+    label: str | None = ""
+    snapshotid: str | None = ""
+    offset: Int64 = 0
+    count: Int64 = 0

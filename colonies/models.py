@@ -403,9 +403,22 @@ class S3Object(Model):
     bucket: str | None = ""
 
 
-class Reference(Model):
+class IpfsObject(Model):
+    """Where a revision's bytes are in IPFS (ours, docs/cfs.md): the CID and the multiaddrs of IPFS
+    nodes known to hold it."""
+
+    cid: str | None = ""
+    size: Int64 = 0
+    providers: list[str] | None = None
+
+
+class Reference(Model, omit_defaults=True):
+    """`s3object` is always present in the node's replies (pycolonies indexes it); `ipfsobject`
+    only on files with a CID, so upstream clients see the fields they know."""
+
     protocol: str | None = ""
     s3object: S3Object | None = None
+    ipfsobject: IpfsObject | None = None
 
 
 class File(Model):
@@ -426,6 +439,32 @@ class FileData(Model):
     checksum: str = ""
     size: Int64 = 0
     s3filename: str = ""
+
+
+class Location(Model, omit_defaults=True):
+    """One place a file's bytes are (ours, `resolvefilesmsg`): an S3 object (`endpoint` as
+    host:port, `bucket`, `object`, `tls`, `region`) or a CID with provider multiaddrs."""
+
+    protocol: str = ""
+    endpoint: str = ""
+    bucket: str = ""
+    object: str = ""
+    tls: bool = False
+    region: str = ""
+    cid: str = ""
+    providers: list[str] | None = None
+
+
+class ResolvedFile(Model):
+    fileid: str = ""
+    label: str = ""
+    name: str = ""
+    size: Int64 = 0
+    checksum: str = ""
+    checksumalg: str = ""
+    sequencenr: Int64 = 0
+    added: str = ZERO_TIME
+    locations: list[Location] = msgspec.field(default_factory=list)
 
 
 class Label(Model):

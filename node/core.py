@@ -31,6 +31,8 @@ class NodeCore:
     listen_port: int = 0
     # colonies.federation.forwarding.Federation when this node takes part in a federation
     federation: Any = None
+    # colonies.cfs.resolve.ProviderSource: more holders of CIDs (own IPFS node, the DHT)
+    cid_providers: Any = None
     # set when the node itself asks to be stopped (after leaving its federation)
     shutdown: asyncio.Event = field(default_factory=asyncio.Event)
 

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from colonies import models
 from colonies.cfs import files as cfs
+from colonies.cfs import resolve
 from colonies.messages import (
     AddFileMsg,
     CreateSnapshotMsg,
@@ -23,6 +24,7 @@ from colonies.messages import (
     RemoveAllSnapshotsMsg,
     RemoveFileMsg,
     RemoveSnapshotMsg,
+    ResolveFilesMsg,
 )
 from colonies.node.rpc import EMPTY, Call, rpc
 from colonies.wire import RPCError
@@ -101,3 +103,14 @@ async def remove_snapshot(call: Call, msg: RemoveSnapshotMsg) -> dict[str, Any]:
 async def remove_all_snapshots(call: Call, msg: RemoveAllSnapshotsMsg) -> dict[str, Any]:
     await _run(call, msg.colonyname, lambda conn: cfs.remove_all_snapshots(conn, cfs.text(msg.colonyname)), write=True)
     return EMPTY
+
+
+@rpc("resolvefilesmsg", ResolveFilesMsg)
+async def resolve_files(call: Call, msg: ResolveFilesMsg) -> list[models.ResolvedFile]:
+    t = cfs.text
+    colony, offset, count = t(msg.colonyname), msg.offset, msg.count
+    if msg.snapshotid:
+        found = await _run(call, colony, lambda conn: resolve.resolve_snapshot(conn, colony, t(msg.snapshotid), offset, count))
+    else:
+        found = await _run(call, colony, lambda conn: resolve.resolve_label(conn, colony, t(msg.label), offset, count))
+    return await resolve.add_providers(found, call.node.cid_providers)

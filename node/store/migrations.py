@@ -33,8 +33,15 @@ def _v2_federation_leases(conn: Connection) -> None:
         conn.execute(text("CREATE INDEX IF NOT EXISTS federation_outbound_by_peer ON federation_outbound (peer_node, started)"))
 
 
+def _v3_cfs_ipfs(conn: Connection) -> None:
+    """File revisions whose bytes are in IPFS (docs/cfs.md)."""
+    _add_columns(conn, "cfs_files", {"ipfs_cid": "TEXT NOT NULL DEFAULT ''", "ipfs_providers": "TEXT NOT NULL DEFAULT '[]'"})
+    if inspect(conn).has_table("cfs_files"):
+        conn.execute(text("CREATE INDEX IF NOT EXISTS cfs_files_by_cid ON cfs_files (ipfs_cid)"))
+
+
 # version reached → step that brings the previous version to it
-STEPS: dict[int, Callable[[Connection], None]] = {2: _v2_federation_leases}
+STEPS: dict[int, Callable[[Connection], None]] = {2: _v2_federation_leases, 3: _v3_cfs_ipfs}
 
 
 class SchemaTooNew(RuntimeError):

@@ -21,7 +21,7 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # key/value facts about this node's database (server id, schema version)
 server = Table(

@@ -51,6 +51,40 @@ def test_the_stored_protocol_is_returned(colony, member):
     assert stored["ref"]["protocol"] == "ipfs" and stored["ref"]["s3object"]["object"] == ""  # s3object stays present
 
 
+CID = "QmTQpRRGYEsuyZ9sV8xB4MNSHxYX4pRxjWG9EXXa4Xfz3Z"  # Kubo's CIDv0 of a 15-byte file
+PROVIDER = "/ip4/127.0.0.1/tcp/4101/p2p/12D3KooWHXXmXhGdpjKPXk5JSUAwzzMVR3CUPGD2Kk3WLB2yHNkB"
+
+
+def test_an_ipfs_reference_is_stored_and_returned_beside_s3object(colony, member):
+    ipfs = {"cid": CID, "size": 15, "providers": [PROVIDER, PROVIDER]}
+    file = a_file(colony.name, "/x", "f", size=15) | {"ref": {"protocol": "ipfs", "s3object": None, "ipfsobject": ipfs}}
+    stored = call(colony.url, {"msgtype": "addfilemsg", "file": file}, member.prvkey)
+    assert stored["ref"]["protocol"] == "ipfs"
+    assert stored["ref"]["ipfsobject"] == {"cid": CID, "size": 15, "providers": [PROVIDER]}  # duplicates folded
+    assert stored["ref"]["s3object"]["object"] == ""  # still present for pycolonies
+    [again] = call(colony.url, msg(colony, "getfilemsg", fileid=stored["fileid"], latest=True), member.prvkey)
+    assert again["ref"] == stored["ref"]
+    # a plain S3 file carries no ipfsobject, so upstream clients see only the fields they know
+    plain = add(colony, member, "/x", "g")
+    assert set(plain["ref"]) == {"protocol", "s3object"}
+
+
+@pytest.mark.parametrize(
+    "ipfs",
+    [
+        {"cid": "not-a-cid"},
+        {"cid": CID, "providers": ["no-slash"]},
+        {"cid": CID, "providers": [f"/ip4/127.0.0.1/tcp/{i}" for i in range(17)]},
+        {"cid": CID, "providers": ["/ip4/127.0.0.1/tcp/1 spaced"]},
+    ],
+)
+def test_a_malformed_ipfs_reference_is_a_400(colony, member, ipfs):
+    file = a_file(colony.name, "/x", "f") | {"ref": {"protocol": "ipfs", "s3object": None, "ipfsobject": ipfs}}
+    with pytest.raises(RPCFailure) as err:
+        call(colony.url, {"msgtype": "addfilemsg", "file": file}, member.prvkey)
+    assert err.value.status == 400
+
+
 @pytest.mark.parametrize(
     "fields,status",
     [
@@ -188,3 +222,58 @@ async def test_the_sdk_drives_every_cfs_message(colony, member):
         await sdk.remove_all_snapshots(colony.name)
         await sdk.remove_file(colony.name, label="/sdk", name="a")
         assert await sdk.get_files(colony.name, "/sdk") == []
+
+
+def test_resolution_names_every_location_under_a_label_and_in_a_snapshot(colony, member):
+    s3_only = add(colony, member, "/r", "a.bin")
+    ipfs = {"cid": CID, "size": 15, "providers": [PROVIDER]}
+    dual = a_file(colony.name, "/r/sub", "b.bin", size=15) | {"ref": {**a_file(colony.name, "/r/sub", "b.bin")["ref"], "ipfsobject": ipfs}}
+    call(colony.url, {"msgtype": "addfilemsg", "file": dual}, member.prvkey)
+    only_ipfs = a_file(colony.name, "/r/sub", "c.bin", size=15) | {"ref": {"protocol": "ipfs", "s3object": None, "ipfsobject": ipfs}}
+    call(colony.url, {"msgtype": "addfilemsg", "file": only_ipfs}, member.prvkey)
+    empty = a_file(colony.name, "/r", "empty", checksum="e3b0", size=0)
+    empty["ref"]["s3object"]["object"] = ""
+    call(colony.url, {"msgtype": "addfilemsg", "file": empty}, member.prvkey)
+    add(colony, member, "/rx", "not-under-r.bin")  # a string prefix, not a sub-label
+
+    found = call(colony.url, msg(colony, "resolvefilesmsg", label="/r/"), member.prvkey)
+    by_name = {f["name"]: f for f in found}
+    assert [(f["label"], f["name"]) for f in found] == [("/r", "a.bin"), ("/r", "empty"), ("/r/sub", "b.bin"), ("/r/sub", "c.bin")]
+    assert by_name["a.bin"]["fileid"] == s3_only["fileid"] and by_name["a.bin"]["checksum"] == "c0ffee"
+    assert by_name["a.bin"]["locations"] == [
+        {"protocol": "s3", "endpoint": "127.0.0.1:9000", "bucket": "b", "object": "obj-a.bin-c0ffee"},
+    ]
+    assert [loc["protocol"] for loc in by_name["b.bin"]["locations"]] == ["s3", "ipfs"]  # dual-homed
+    assert by_name["c.bin"]["locations"] == [{"protocol": "ipfs", "cid": CID, "providers": [PROVIDER]}]
+    assert by_name["empty"]["locations"] == []  # nothing to fetch
+
+    snapshot = call(colony.url, msg(colony, "createsnapshotmsg", label="/r", name="frozen"), member.prvkey)
+    add(colony, member, "/r", "a.bin", "newer")  # later uploads do not change the snapshot
+    frozen = call(colony.url, msg(colony, "resolvefilesmsg", snapshotid=snapshot["snapshotid"]), member.prvkey)
+    assert sorted(f["fileid"] for f in frozen) == sorted(snapshot["fileids"])
+    assert {f["checksum"] for f in frozen if f["name"] == "a.bin"} == {"c0ffee"}
+
+    page = call(colony.url, msg(colony, "resolvefilesmsg", label="/r", offset=1, count=2), member.prvkey)
+    assert [f["name"] for f in page] == ["empty", "b.bin"]
+
+    call(colony.url, msg(colony, "removefilemsg", fileid=s3_only["fileid"]), member.prvkey)
+    with pytest.raises(RPCFailure) as err:
+        call(colony.url, msg(colony, "resolvefilesmsg", snapshotid=snapshot["snapshotid"]), member.prvkey)
+    assert err.value.status == 404 and "no longer exist" in err.value.message
+    for bad in ({"label": ""}, {"label": "/r", "count": -1}):
+        with pytest.raises(RPCFailure) as err:
+            call(colony.url, msg(colony, "resolvefilesmsg", **bad), member.prvkey)
+        assert err.value.status == 400
+    with pytest.raises(RPCFailure) as err:
+        call(colony.url, msg(colony, "resolvefilesmsg", label="/r"), colony.owner_prvkey)  # the owner, not a member
+    assert err.value.status == 403
+
+
+async def test_the_sdk_resolves_every_page(colony, member):
+    from colonies.client import AsyncClient
+
+    async with AsyncClient(colony.url, member.prvkey) as client:
+        for i in range(3):
+            add(colony, member, "/pages", f"f{i}")
+        found = await client.resolve_files(colony.name, label="/pages")
+        assert [f.name for f in found] == ["f0", "f1", "f2"] and found[0].locations[0].protocol == "s3"

@@ -182,3 +182,19 @@ def test_label_remove_takes_sub_labels_and_every_revision_but_not_siblings(tmp_p
     assert len(objects) == 1  # only the sibling's: no revision's bytes were orphaned
     assert (up / "a.txt").exists()  # local files stay
     assert "no files under /data" in ok(env, "label", "remove", "-l", "data", "--yes").stdout
+
+
+def test_resolve_lists_locations_of_a_label_and_a_snapshot(tmp_path: Path, env, s3_server):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.txt").write_bytes(b"alpha")
+    (tmp_path / "sub" / "b.txt").write_bytes(b"beta")
+    ok(env, "sync", "-l", "res", "-d", str(tmp_path), "--yes")
+    found = json.loads(ok(env, "resolve", "-l", "res", "--json").stdout)
+    assert [(f["label"], f["name"]) for f in found] == [("/res", "a.txt"), ("/res/sub", "b.txt")]
+    [location] = found[0]["locations"]
+    assert location["protocol"] == "s3" and location["bucket"] == s3_server.bucket and location["endpoint"] == s3_server.endpoint
+    assert "a.txt" in ok(env, "resolve", "-l", "res").stdout
+    snapshot = json.loads(ok(env, "snapshot", "create", "-l", "res", "--json").stdout)
+    frozen = json.loads(ok(env, "resolve", "--snapshot", snapshot["snapshotid"], "--json").stdout)
+    assert sorted(f["fileid"] for f in frozen) == sorted(snapshot["fileids"])
+    assert fs(env, "resolve").exit_code == 1  # neither a label nor a snapshot

@@ -48,3 +48,28 @@ async def test_opening_records_the_schema_version(tmp_path):
     with engine.connect() as conn:
         assert facts.get_fact(conn, "schema_version") == str(SCHEMA_VERSION)
     engine.dispose()
+
+
+async def test_a_version_2_store_gains_the_ipfs_columns_and_keeps_its_files(tmp_path):
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'colonies.db'}"
+    db = await Database.open(url)
+    await db.close()
+    engine = create_engine(url)
+    with engine.begin() as conn:  # as a version 2 node left it: no ipfs columns, one file
+        conn.execute(text("DROP INDEX cfs_files_by_cid"))
+        conn.execute(text("ALTER TABLE cfs_files DROP COLUMN ipfs_providers"))
+        conn.execute(text("ALTER TABLE cfs_files DROP COLUMN ipfs_cid"))
+        conn.execute(text(
+            "INSERT INTO cfs_files VALUES ('f1', 'c', '/l', 'n', 3, 1, 'sum', 'SHA256', 's3', '', 0, 0, '', '', '', 'obj', 'b', 0)"
+        ))
+        facts.set_fact(conn, "schema_version", "2")
+    engine.dispose()
+
+    db = await Database.open(url)
+    from colonies.cfs import files as cfs
+
+    [file] = await db.read(lambda conn: cfs.get_file(conn, "c", "f1", "", "", True))
+    assert file.ref is not None and file.ref.ipfsobject is None and file.ref.s3object.object == "obj"
+    await db.close()

@@ -113,6 +113,8 @@ CFS = {
 }
 SERVED |= CFS
 NOT_YET: set[str] = set()
+# ours, no upstream counterpart (docs/protocol.md, after the catalogue)
+OURS = {"nodestatusmsg", "nodepeersmsg", "nodeleavemsg", "nodeprocessmsg", "resolvefilesmsg"}
 NEVER_SERVED_UPSTREAM = {"getnodemsg", "getnodesmsg", "getnodesbylocationmsg"}
 
 
@@ -134,3 +136,10 @@ def test_protocol_doc_lists_every_served_message():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
     for msgtype in SERVED | NOT_YET:
         assert f"| `{msgtype}` |" in doc, msgtype
+
+
+def test_every_route_is_upstreams_or_a_documented_one_of_ours():
+    assert set(ROUTES) - SERVED == OURS
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    for msgtype in OURS:
+        assert f"`{msgtype}`" in doc, msgtype
