@@ -118,6 +118,59 @@ def add_file(conn: Connection, file: File, now: int) -> File:
     return file_from_row(stored)
 
 
+FILEID = re.compile(r"[0-9a-f]{64}")  # file and snapshot ids
+
+
+def adopt_files(conn: Connection, colonyname: str, files: list[File], now: int, extra_providers: list[str] | None = None) -> list[str]:
+    """Revisions another node created (inputs shipped with forwarded work, outputs reported
+    back), kept under their own file ids so a second copy is a no-op; each becomes the latest
+    of its name here, in the order of its sequence number there. `extra_providers` are added to
+    every CID's providers (the sender's IPFS node). The ids of the revisions that were new."""
+    added = []
+    for file in sorted(files, key=lambda f: f.sequencenr):
+        fileid = text(file.fileid)
+        if not FILEID.fullmatch(fileid):
+            raise CFSError("invalid", "an adopted file needs its 64-hex fileid")
+        if cq.file_by_id(conn, colonyname, fileid) is not None:
+            continue
+        row = file_row(file, now)
+        row.update(fileid=fileid, colonyname=colonyname, seqnr=cq.next_seqnr(conn))
+        if row["ipfs_cid"] and extra_providers:
+            providers = list(dict.fromkeys([*msgspec.json.decode(row["ipfs_providers"]), *extra_providers]))[:MAX_PROVIDERS]
+            row["ipfs_providers"] = _json.encode(providers).decode()
+        cq.insert_file(conn, row)
+        added.append(fileid)
+    return added
+
+
+def adopt_snapshot(conn: Connection, colonyname: str, snapshot: Snapshot, now: int) -> None:
+    """A snapshot another node took, under its own id (its files adopted beside it); its name is
+    kept unless taken here, then suffixed with the id."""
+    snapshotid = snapshot.snapshotid
+    if not FILEID.fullmatch(snapshotid):
+        raise CFSError("invalid", "an adopted snapshot needs its 64-hex snapshotid")
+    if cq.snapshot_by_id(conn, colonyname, snapshotid) is not None:
+        return
+    name = _bounded(snapshot.name, "snapshot name", MAX_TEXT)
+    if cq.snapshot_by_name(conn, colonyname, name) is not None:
+        name = f"{name}-{snapshotid[:12]}"
+    row = {
+        "snapshotid": snapshotid, "colonyname": colonyname, "label": _bounded(snapshot.label, "label", MAX_TEXT),
+        "name": name, "fileids": _json.encode(list(snapshot.fileids or [])).decode(), "added": now,
+    }
+    cq.insert_snapshot(conn, row)
+
+
+def latest_under(conn: Connection, colonyname: str, label: str, limit: int) -> list[File]:
+    """The latest revision of every name in `label` and its sub-labels, at most `limit`."""
+    found: list[File] = []
+    for sub, _ in sorted(cq.labels(conn, colonyname, label, exact=True)):
+        found += [file_from_row(r) for r in cq.latest_in_label(conn, colonyname, sub)]
+        if len(found) >= limit:
+            return found[:limit]
+    return found
+
+
 def get_file(conn: Connection, colonyname: str, fileid: str, label: str, name: str, latest: bool) -> list[File]:
     if fileid:
         row = cq.file_by_id(conn, colonyname, fileid)

@@ -9,6 +9,8 @@ from typing import Any
 
 import msgspec
 
+from colonies import models
+
 
 class Message(msgspec.Struct, kw_only=True):
     pass
@@ -54,6 +56,9 @@ class Forward(Message):
     # granted with the forward (the receiver had idle executors): it may start without asking,
     # if it starts soon after arrival (federation/receiver.py)
     granted: bool = False
+    # the CFS revisions and snapshots the spec mounts, resolved when forwarded (federation/data.py)
+    files: list[models.File] = msgspec.field(default_factory=list)
+    snapshots: list[models.Snapshot] = msgspec.field(default_factory=list)
 
 
 class ForwardBatch(Message):
@@ -80,6 +85,8 @@ class Result(Message):
     output: list[Any] = msgspec.field(default_factory=list)
     errors: list[str] = msgspec.field(default_factory=list)
     remote_processid: str = ""
+    # the latest revisions under the process's sync-dir labels there (federation/data.py)
+    files: list[models.File] = msgspec.field(default_factory=list)
 
 
 class Report(Message):

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from colonies.federation import data
 from colonies.federation import store as fq
 from colonies.federation.balance import allocate
 from colonies.federation.batching import Coalescer
@@ -38,7 +39,7 @@ from colonies.federation.messages import (
 from colonies.federation.peers import NodeIdentity, PeerClient, PeerError
 from colonies.federation.providers import ProviderCache
 from colonies.federation.receiver import GRANT_WINDOW
-from colonies.models import RUNNING
+from colonies.models import FAILED, RUNNING, SUCCESS
 from colonies.node.core import NodeCore
 from colonies.node.store.processes import ProcessRecord
 
@@ -148,17 +149,44 @@ class Origin:
         colony = self.core.directory.colony(colonyname)
         if colony is None:
             return 0
-        bodies = await self.core.db.read(lambda conn: fq.forwards_of(conn, list(claimed)))
+        prepared = await self.core.db.read(lambda conn: self._prepare(conn, colonyname, list(claimed)))
+        cannot = [(pid, node, p[0].error) for (node, _), ids in by_peer.items() for pid, _ in ids if (p := prepared.get(pid)) and p[0].error]
+        if cannot:
+            await self._fail(cannot)
         for (node, url), ids in by_peer.items():
             self._sent[(node, colonyname, executortype)] += len(ids)
             self.health.setdefault(node, PeerHealth(url, time.monotonic(), time.time()))
             forwards = [
-                Forward(origin_processid=pid, colonyname=colonyname, colonyid=colony.colonyid, spec=msgspec.Raw(bodies[pid][0]), input=bodies[pid][1], granted=granted)
+                Forward(
+                    origin_processid=pid, colonyname=colonyname, colonyid=colony.colonyid, spec=msgspec.Raw(p.spec), input=values,
+                    granted=granted, files=p.inputs.files, snapshots=p.inputs.snapshots,
+                )
                 for pid, granted in ids
-                if pid in bodies
+                if pid in prepared
+                for p, values in [prepared[pid]]
+                if not p.error
             ]
             self._spawn(self._deliver(node, url, forwards))
         return len(claimed)
+
+    @staticmethod
+    def _prepare(conn: Any, colonyname: str, pids: list[str]) -> dict[str, tuple[data.Prepared, list[Any]]]:
+        """Each claimed process's spec as it leaves, its inputs (CFS files it mounts) and its input."""
+        bodies = fq.forwards_of(conn, pids)
+        return {pid: (data.prepare_forward(conn, colonyname, pid, spec), values) for pid, (spec, values) in bodies.items()}
+
+    async def _fail(self, cannot: list[tuple[str, str, str]]) -> None:
+        """Processes claimed for a peer that cannot be forwarded after all: failed, with the reason."""
+        now = time.time_ns()
+
+        def fail(conn: Any) -> list[ProcessRecord]:
+            records: list[ProcessRecord] = []
+            for pid, node, error in cannot:
+                records += fq.apply_results(conn, node, [Result(origin_processid=pid, state=FAILED, errors=[error])], now)
+            return records
+
+        self._publish(await self.core.db.write(fail))
+        log.warning("failed %d processes that cannot be forwarded: %s", len(cannot), cannot[0][2])
 
     def _may_grant(self) -> bool:
         # a copy granted with its forward may start up to GRANT_WINDOW after it arrived; only a
@@ -222,7 +250,7 @@ class Origin:
         now = time.time_ns()
 
         def apply(conn: Any) -> tuple[list[ProcessRecord], list[str], list[str]]:
-            records = fq.apply_results(conn, peer_node, report.results, now) if report.results else []
+            records = _apply_results(conn, peer_node, report.results, now) if report.results else []
             granted, revoked = fq.grant_starts(conn, peer_node, report.starts, now) if report.starts else ([], [])
             return records, granted, revoked
 
@@ -234,7 +262,7 @@ class Origin:
 
     async def apply_results(self, sender: str, results: list[Result]) -> None:
         now = time.time_ns()
-        self._publish(await self.core.db.write(lambda conn: fq.apply_results(conn, sender, results, now)))
+        self._publish(await self.core.db.write(lambda conn: _apply_results(conn, sender, results, now)))
 
     # --- watching peers -------------------------------------------------------------------
     def process_cancelled(self, record: ProcessRecord) -> None:
@@ -362,3 +390,16 @@ class Origin:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.forwarder.close()
+
+
+def _apply_results(conn: Any, sender: str, results: list[Result], now: int) -> list[ProcessRecord]:
+    """Close what the sender reported and adopt the output files of what succeeded there, in
+    one transaction: a process is never SUCCESSFUL here before its outputs are listed here."""
+    records = fq.apply_results(conn, sender, results, now)
+    files = {r.origin_processid: r.files for r in results if r.files}
+    for record in records:
+        found = files.get(record.process.processid)
+        spec = data.spec_of(record.process) if found and record.state == SUCCESS else None
+        if found and spec is not None:
+            data.adopt_outputs(conn, record.colonyname, data.pin_process_ids(spec, record.process.processid), found, now)
+    return records

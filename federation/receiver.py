@@ -17,6 +17,8 @@ from typing import Any
 import msgspec
 
 from colonies import models
+from colonies.cfs import files as cfs
+from colonies.federation import data
 from colonies.federation import store as fq
 from colonies.federation.batching import Coalescer
 from colonies.federation.live import LiveExecutors
@@ -34,8 +36,9 @@ from colonies.federation.messages import (
     ReportReply,
 )
 from colonies.federation.peers import NodeIdentity, PeerClient, PeerError
-from colonies.models import CANCELLED, RUNNING, WAITING
+from colonies.models import CANCELLED, RUNNING, SUCCESS, WAITING
 from colonies.node.core import NodeCore
+from colonies.node.store import processes as pq
 from colonies.node.store.processes import ProcessRecord
 from colonies.node.submission import process_row, validate_spec
 from colonies.wire import RPCError
@@ -76,6 +79,7 @@ class Receiver:
     async def accept(self, origin: Certificate, batch: ForwardBatch) -> ForwardBatchReply:
         answers: dict[str, Accepted] = {}
         rows = []
+        inputs: list[tuple[str, data.Shipment]] = []
         now = time.time_ns()
         # a grant travels with its forward only while fresh: one held up (in a stalled node's
         # socket, say) is treated as ungranted and the start is asked for
@@ -98,11 +102,23 @@ class Receiver:
             if spec.conditions.colonyname != forward.colonyname:
                 answers[pid] = Accepted(origin_processid=pid, status=400, error="the spec names another colony")
                 continue
+            if problem := _invalid_inputs(forward):
+                answers[pid] = Accepted(origin_processid=pid, status=400, error=f"invalid forwarded files: {problem}")
+                continue
             row, attrs = process_row(spec, initiatorid=origin.node_id, initiatorname=f"{INITIATOR_PREFIX}{origin.node_id[:12]}", now=now)
             row["input"] = _json.encode(forward.input).decode()
             rows.append((row, attrs, pid))
+            if forward.files or forward.snapshots:
+                inputs.append((forward.colonyname, data.Shipment(forward.files, forward.snapshots)))
         if rows:
-            ids, created = await self.core.db.write(lambda conn: fq.accept_forwards(conn, origin.node_id, origin.api_url, rows, now))
+
+            def accept(conn: Any) -> tuple[dict[str, str], list[ProcessRecord]]:
+                # the inputs are here before any executor can be handed the process
+                for colonyname, shipment in inputs:
+                    data.adopt_inputs(conn, colonyname, shipment, now)
+                return fq.accept_forwards(conn, origin.node_id, origin.api_url, rows, now)
+
+            ids, created = await self.core.db.write(accept)
             for record in created:
                 self.core.events.publish(record)
             arrived = time.monotonic()
@@ -267,8 +283,24 @@ class Receiver:
             self._next_scan = time.monotonic() + STORE_SCAN_SECONDS
             for row, result in await self.core.db.read(lambda conn: fq.ended_unreported(conn, REPORT_BATCH)):
                 pending[(row.origin_node, row.origin_url)].setdefault(row.origin_processid, result)
+        await self._attach_outputs([r for results in pending.values() for r in results.values()])
         done = await asyncio.gather(*(self._report(node, url, list(results.values())) for (node, url), results in pending.items() if results))
         return sum(done)
+
+    async def _attach_outputs(self, results: list[Result]) -> None:
+        """Each successful result carries the latest revisions under its process's sync dirs."""
+        due = [r for r in results if r.state == SUCCESS and not r.files and r.remote_processid]
+        if not due:
+            return
+
+        def read(conn: Any) -> None:
+            for result in due:
+                record = pq.get_record(conn, result.remote_processid)
+                spec = data.spec_of(record.process) if record is not None else None
+                if record is not None and spec is not None:
+                    result.files = data.outputs_of(conn, record.colonyname, spec)
+
+        await self.core.db.read(read)
 
     async def _report(self, node: str, url: str, results: list[Result]) -> int:
         outcomes = await asyncio.gather(*(self.outbox.submit((node, url), ("result", r)) for r in results), return_exceptions=True)
@@ -314,3 +346,21 @@ def _values(value: Any) -> list[Any]:
         decoded = msgspec.json.decode(value) if len(value) else []
         return decoded if isinstance(decoded, list) else []
     return list(value or [])
+
+
+def _invalid_inputs(forward: Any) -> str:
+    """Why the files shipped with a forward cannot be adopted ("" if they can)."""
+    if len(forward.files) > data.MAX_FILES:
+        return f"more than {data.MAX_FILES} files"
+    if any(not cfs.FILEID.fullmatch(s.snapshotid) for s in forward.snapshots):
+        return "a snapshot without its 64-hex id"
+    try:
+        for file in forward.files:
+            if not cfs.FILEID.fullmatch(cfs.text(file.fileid)):
+                return "a file without its 64-hex id"
+            cfs.file_row(file, 0)
+            if cfs.text(file.colonyname) not in ("", forward.colonyname):
+                return "a file of another colony"
+    except cfs.CFSError as err:
+        return err.message
+    return ""

@@ -16,7 +16,7 @@ from colonies.models import SUCCESS
 from colonies.wire import RPCError
 from tests.federation.test_dht_forwarding import free_udp_port
 from tests.federation.test_failover import add_executor
-from tests.federation.test_forwarding import free_port
+from tests.federation.sites import free_port
 from tests.support.rpc import call
 
 

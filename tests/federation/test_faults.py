@@ -19,7 +19,7 @@ from colonies.federation import store as fq
 from colonies.models import CANCELLED, SUCCESS
 from colonies.wire import RPCError
 from tests.federation.test_failover import add_executor, dev_federation_node, spawn_dev_node
-from tests.federation.test_forwarding import free_port
+from tests.federation.sites import free_port
 from tests.support.nodes import RunningNode
 from tests.support.rpc import RPCFailure, call
 

@@ -9,7 +9,7 @@ from colonies.client import AsyncClient, func_spec
 from colonies.models import SUCCESS
 from colonies.wire import RPCError
 from tests.federation.test_failover import add_executor, dev_federation_node
-from tests.federation.test_forwarding import free_port
+from tests.federation.sites import free_port
 from tests.support.rpc import RPCFailure, call
 
 

@@ -15,7 +15,7 @@ from colonies.federation import envelope, membership
 from colonies.federation.messages import Forward
 from colonies.models import WAITING
 from tests.federation.test_failover import add_executor, dev_federation_node
-from tests.federation.test_forwarding import free_port
+from tests.federation.sites import free_port
 from tests.support.nodes import start_node
 
 

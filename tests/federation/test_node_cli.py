@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from colonies import dev
 from colonies.cli.main import app
 from tests.federation.test_failover import dev_federation_node
-from tests.federation.test_forwarding import free_port
+from tests.federation.sites import free_port
 
 
 def test_node_commands_report_status_and_peers_then_leave(tmp_path):
