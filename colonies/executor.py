@@ -20,8 +20,10 @@ import asyncio
 import contextvars
 import inspect
 import logging
+import os
 import signal
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
@@ -60,6 +62,14 @@ def _as_output(value: Any) -> list[Any]:
     return [value]
 
 
+def default_fs_dir(executorname: str) -> Path:
+    """Where an executor materialises CFS mounts unless told: a directory of its own in the
+    user's data directory (`$XDG_DATA_HOME`, else ~/.local/share)."""
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in executorname) or "executor"
+    return base / "colonies" / "executors" / safe / "fs"
+
+
 class Executor:
     def __init__(
         self,
@@ -75,7 +85,12 @@ class Executor:
         availablemem: str = "",
         client: AsyncClient | None = None,
         mounts: Any = None,
+        store: Any = None,
+        fs_dir: str | os.PathLike[str] | None = None,
     ) -> None:
+        """`store` (a `colonies.cfs.sync.Store`, e.g. `colonies.cfs.remote.StorageStore`) is where
+        CFS bytes come from and go to; with it, a spec's `fs` mounts are materialised under
+        `fs_dir` (default: `default_fs_dir(executorname)`). `mounts` replaces both."""
         self.colonyname = colonyname
         self.executorname = executorname
         self.executortype = executortype
@@ -91,6 +106,10 @@ class Executor:
         self._idle: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         # colonies.cfs.mounts.Mounts: where a spec's `fs` dirs and snapshots live (none: such specs fail)
+        if mounts is None and store is not None:
+            from colonies.cfs.mounts import Mounts
+
+            mounts = Mounts(self.client, colonyname, store, Path(fs_dir) if fs_dir else default_fs_dir(executorname))
         self.mounts = mounts
 
     # --- functions ------------------------------------------------------------------------

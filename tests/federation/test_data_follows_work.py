@@ -12,7 +12,6 @@ import msgspec
 import pytest
 
 from colonies import models
-from colonies.cfs.mounts import Mounts
 from colonies.cfs.remote import NodeRemote, StorageStore
 from colonies.cfs.storage import ObjectRef, S3Storage
 from colonies.cfs.sync import SyncEngine
@@ -69,8 +68,7 @@ async def test_inputs_travel_with_the_process_and_outputs_come_back(two_sites: F
 
         process = await a.submit(mounting(func_spec("total", fed.colony, "far"), snapshot.snapshotid))
 
-        executor = Executor(fed.url("b"), fed.colony, b_key, "b-far", "far")
-        executor.mounts = Mounts(executor.client, fed.colony, store, root)
+        executor = Executor(fed.url("b"), fed.colony, b_key, "b-far", "far", store=store, fs_dir=root)
         seen: dict[str, str] = {}
 
         @executor.register_function("total")
