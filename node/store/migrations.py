@@ -50,6 +50,7 @@ class SchemaTooNew(RuntimeError):
 
 def _import_tables() -> None:
     """Tables live beside their queries (node/store/<domain>.py); import them all to register them."""
+    import colonies.cfs.pinning  # noqa: F401  (CFS pins)
     import colonies.cfs.store  # noqa: F401  (CFS metadata tables)
     import colonies.node.store as store
 
