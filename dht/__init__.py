@@ -1,4 +1,15 @@
 """The federation's Kademlia overlay: signed provider records, merged per key (see docs/dht.md)."""
+from colonies.dht.cids import (
+    MAX_CID_LENGTH,
+    MAX_MULTIADDR_LENGTH,
+    MAX_MULTIADDRS,
+    MAX_MULTIADDRS_BYTES,
+    CidProvider,
+    check_cid,
+    check_multiaddrs,
+    cid_key,
+    fit_multiaddrs,
+)
 from colonies.dht.merge import RecordVerifier, acceptable, merge, visible
 from colonies.dht.node import DHTNode, Peer, kad_id_for
 from colonies.dht.records import (
@@ -20,7 +31,12 @@ from colonies.dht.storage import ChangeListener, MergingStorage
 
 __all__ = [
     "ChangeListener",
+    "CidProvider",
     "DHTNode",
+    "MAX_CID_LENGTH",
+    "MAX_MULTIADDRS",
+    "MAX_MULTIADDRS_BYTES",
+    "MAX_MULTIADDR_LENGTH",
     "MAX_RECORD_BYTES",
     "MAX_RECORDS_PER_KEY",
     "MAX_VALUE_BYTES",
@@ -31,8 +47,12 @@ __all__ = [
     "RecordVerifier",
     "acceptable",
     "bounded",
+    "check_cid",
+    "check_multiaddrs",
+    "cid_key",
     "decode_records",
     "encode_records",
+    "fit_multiaddrs",
     "kad_id_for",
     "key_for",
     "key_name",

@@ -1,11 +1,13 @@
-"""DHTNode: advertise and look up signed provider records on a kademlia overlay."""
+"""DHTNode: advertise and look up signed provider records (colonies, executor types and the IPFS
+CIDs a node holds) on a kademlia overlay."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,7 @@ from kademlia.node import Node
 
 from colonies import crypto
 from colonies.dht.addresses import LOOPBACK, address_filter, allow_any, host_port, parse_interface
+from colonies.dht.cids import CidProvider, check_cid, check_multiaddrs, cid_key, next_send
 from colonies.dht.merge import RecordVerifier, acceptable, merge, visible
 from colonies.dht.records import (
     MAX_TTL,
@@ -33,6 +36,8 @@ from colonies.dht.storage import ChangeListener, MergingStorage, by_node
 log = logging.getLogger(__name__)
 
 MIN_KSIZE = 20
+CID_CONCURRENCY = 8  # CID records being published at once (a new set, a withdrawal, the republisher)
+MAX_CACHED_CIDS = 4096  # find_cid answers kept
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,10 @@ class DHTNode:
     and cert (when left empty), stamps `issued_ms`/`expires` (TTL) and signs them, and
     republishes them every `republish_interval` seconds until withdrawn. `advertise` publishes
     at once only what is new or changed, so each record goes out once per interval at rest.
+
+    `advertise_cids` keeps one record per CID (at most `max_cids`), republished one at a time,
+    spread evenly over `cid_republish_interval`; `find_cid` answers from a short cache
+    (`cid_cache_ttl`) that this node's storage clears when it merges a change for the CID.
     """
 
     def __init__(
@@ -88,6 +97,10 @@ class DHTNode:
         refresh_interval: float = 900.0,
         allowed_networks: Sequence[str] | None = None,
         allow_wildcard: bool = False,
+        cid_republish_interval: float = 600.0,
+        cid_ttl: float | None = None,
+        max_cids: int = 1000,
+        cid_cache_ttl: float = 5.0,
     ) -> None:
         if ksize < MIN_KSIZE:
             raise ValueError(f"ksize must be >= {MIN_KSIZE}")
@@ -96,6 +109,11 @@ class DHTNode:
         self.ttl = 3 * republish_interval if ttl is None else ttl
         if not republish_interval < self.ttl <= MAX_TTL:
             raise ValueError(f"ttl must exceed the republish interval and be at most {MAX_TTL:.0f} s")
+        if cid_republish_interval <= 0 or max_cids < 0 or cid_cache_ttl < 0:
+            raise ValueError("cid_republish_interval must be positive, max_cids and cid_cache_ttl not negative")
+        self.cid_ttl = 3 * cid_republish_interval if cid_ttl is None else cid_ttl
+        if not cid_republish_interval < self.cid_ttl <= MAX_TTL:
+            raise ValueError(f"cid_ttl must exceed the CID republish interval and be at most {MAX_TTL:.0f} s")
         self._prvkey = prvkey
         self.node_id = crypto.id_from_private_key(prvkey)
         self.verify_record = verify_record
@@ -106,6 +124,10 @@ class DHTNode:
         # key are handed its records by the storers (welcome_if_new), so a crawl per publish
         # would mostly find the same nodes.
         self._storers_ttl = 3 * republish_interval
+        self.cid_republish_interval = cid_republish_interval
+        self._cid_storers_ttl = 3 * cid_republish_interval
+        self.max_cids = max_cids
+        self.cid_cache_ttl = cid_cache_ttl
         self.lookup_timeout = lookup_timeout
         self.allow_wildcard = allow_wildcard
         self._allowed_networks = allowed_networks
@@ -115,11 +137,20 @@ class DHTNode:
         self._quarantine = quarantine
         self.refresh_interval = refresh_interval
         self.storage = MergingStorage(verify_record)
+        self.storage.cid_listeners.append(self._cid_changed)
         self._ksize, self._alpha = ksize, alpha
         self._server: KadServer | None = None
         self._adverts: dict[tuple[str, str], _Advert] = {}
         # Per key: the storers the last crawl found (all acknowledged since) and when it ran.
         self._storers: dict[bytes, tuple[list[Node], float]] = {}
+        self._cids: dict[str, _Advert] = {}  # in the order given (the caller's preference)
+        self._cids_changed = asyncio.Event()  # wakes the CID republisher
+        self._cid_window = asyncio.Semaphore(CID_CONCURRENCY)
+        self._cid_cap_logged = False
+        # find_cid answers: cid -> (monotonic time, providers); `_cid_changes` counts changes
+        # merged here, so that an answer a change overtook is not cached.
+        self._cid_cache: dict[str, tuple[float, list[CidProvider]]] = {}
+        self._cid_changes = 0
         self._bootstrap: list[tuple[str, int]] = []
         self._last_issued_ms = 0
         self._stopping = asyncio.Event()
@@ -182,6 +213,7 @@ class DHTNode:
         self._loops = [
             asyncio.create_task(self._maintain(), name=f"dht-maintenance-{self.dht_address}"),
             asyncio.create_task(self._probe(), name=f"dht-probe-{self.dht_address}"),
+            asyncio.create_task(self._republish_cids(), name=f"dht-cids-{self.dht_address}"),
         ]
 
     async def stop(self, *, withdraw: bool = False) -> None:
@@ -226,6 +258,8 @@ class DHTNode:
         whether its last publish was accepted."""
         due: list[tuple[ProviderRecord, ProviderRecord]] = []
         accepted = 0
+        if any(template.cid for template in records):
+            raise ValueError("CID records are advertised with advertise_cids")
         for template in records:
             advert = self._adverts.get((template.colony, template.executortype))
             if advert is not None and self._unchanged(advert, template):
@@ -247,9 +281,12 @@ class DHTNode:
             self._storers.pop(template.key, None)
 
     async def withdraw_all(self) -> int:
+        """Withdraw every advertised key, the CIDs included; how many tombstones were accepted."""
         names = list(self._adverts)
+        cids, self._cids = list(self._cids.values()), {}
         results = await asyncio.gather(*(self.withdraw(colony, etype) for colony, etype in names))
-        return sum(results)
+        withdrawn = await self._bounded([self._withdraw_cid(advert.template) for advert in cids])
+        return sum(results) + sum(withdrawn)
 
     def advertised(self) -> list[ProviderRecord]:
         """The templates being advertised (one per key)."""
@@ -258,12 +295,137 @@ class DHTNode:
     def add_change_listener(self, listener: ChangeListener) -> None:
         """Call `listener(colony, executortype)` whenever this node's storage merges records that
         change what a key offers (see `MergingStorage`). Called synchronously from the DHT; it
-        must be quick, and its exceptions are logged and swallowed."""
+        must be quick, and its exceptions are logged and swallowed. CID keys do not call it."""
         self.storage.listeners.append(listener)
 
     def remove_change_listener(self, listener: ChangeListener) -> None:
         if listener in self.storage.listeners:
             self.storage.listeners.remove(listener)
+
+    # -- CIDs --------------------------------------------------------------------------------
+
+    async def advertise_cids(self, cids: Iterable[str], multiaddrs: Sequence[str]) -> int:
+        """Make the advertised CIDs exactly `cids` (the first `max_cids` of them, in the given
+        order), each record carrying `multiaddrs` (where this node's IPFS node listens). New CIDs
+        (all of them when the multiaddrs, URL or cert changed) are signed and published at once,
+        CIDs no longer given are withdrawn with tombstones, unchanged ones are left to the
+        republisher. An invalid CID or multiaddrs out of bounds raise ValueError and change
+        nothing. Returns how many of the advertised CIDs at least one storer (or, alone, this
+        node) accepted; an unchanged CID counts as its last publish did."""
+        wanted = list(dict.fromkeys(check_cid(cid) for cid in cids))
+        addrs = check_multiaddrs(multiaddrs)
+        if len(wanted) > self.max_cids:
+            if not self._cid_cap_logged:
+                self._cid_cap_logged = True
+                log.warning("advertising the first %d of %d CIDs in the DHT (max_cids)", self.max_cids, len(wanted))
+            wanted = wanted[: self.max_cids]
+        adverts: dict[str, _Advert] = {}
+        due: list[tuple[_Advert, ProviderRecord]] = []
+        accepted = 0
+        for cid in wanted:
+            template = self._cid_template(cid, addrs)
+            advert = self._cids.get(cid)
+            if advert is not None and self._unchanged(advert, template):
+                advert.template = template
+                accepted += advert.accepted
+            else:
+                # Marked as just published, so that the republisher leaves it to this call.
+                advert = _Advert(template, at=time.monotonic())
+                due.append((advert, self._stamp(template)))  # raises before anything is kept
+            adverts[cid] = advert
+        gone = [advert for cid, advert in self._cids.items() if cid not in adverts]
+        self._cids = adverts
+        if due or gone:
+            self._cids_changed.set()
+        results = await self._bounded([self._send(advert, record) for advert, record in due])
+        await self._bounded([self._withdraw_cid(advert.template) for advert in gone])
+        return accepted + sum(results)
+
+    def advertised_cids(self) -> list[str]:
+        """The CIDs being advertised, in the order given to `advertise_cids`."""
+        return list(self._cids)
+
+    async def find_cid(self, cid: str, *, timeout: float | None = None) -> list[CidProvider]:
+        """The live providers of a CID: verified, newest record per node, expired and withdrawn
+        ones left out, freshest first. A crawl's answer is reused for `cid_cache_ttl` seconds,
+        unless this node's storage merged a change for the CID since or one of its records
+        expired (ValueError if not a CID)."""
+        check_cid(cid)
+        began, now = time.monotonic(), time.time()
+        cached = self._cid_cache.get(cid)
+        # Not once one of its records expired: republished copies do not clear the cache.
+        if cached is not None and began - cached[0] < self.cid_cache_ttl and all(p.expires > now for p in cached[1]):
+            return list(cached[1])
+        changes = self._cid_changes
+        providers = [CidProvider.of(record) for record in await self._find(cid_key(cid), timeout)]
+        if self.cid_cache_ttl > 0 and changes == self._cid_changes:
+            self._cid_cache.pop(cid, None)
+            if len(self._cid_cache) >= MAX_CACHED_CIDS:
+                del self._cid_cache[next(iter(self._cid_cache))]  # the oldest answer
+            self._cid_cache[cid] = (began, providers)
+        return providers
+
+    def _cid_changed(self, cid: str) -> None:
+        self._cid_cache.pop(cid, None)
+        self._cid_changes += 1
+
+    def _cid_template(self, cid: str, multiaddrs: tuple[str, ...]) -> ProviderRecord:
+        return ProviderRecord(
+            node_id=self.node_id, api_url=self.api_url, dht_address=self.dht_address, colony="", cid=cid, multiaddrs=multiaddrs
+        )
+
+    async def _withdraw_cid(self, template: ProviderRecord) -> bool:
+        try:
+            return await self._publish(self._stamp(template, withdrawn=True))
+        finally:
+            self._storers.pop(template.key, None)
+
+    async def _bounded(self, calls: Sequence[Awaitable[bool]]) -> list[bool]:
+        """Await the calls, at most CID_CONCURRENCY at once (a thousand CIDs are not a thousand
+        crawls at once)."""
+
+        async def one(call: Awaitable[bool]) -> bool:
+            async with self._cid_window:
+                return await call
+
+        return list(await asyncio.gather(*(one(call) for call in calls)))
+
+    async def _republish_cids(self) -> None:
+        """Republish the CID records one at a time, the least recently published first, spread
+        evenly over `cid_republish_interval` (see `cids.next_send`)."""
+        last_sent = float("-inf")
+        while not self._stopping.is_set():
+            oldest: _Advert | None = None
+            try:
+                self._cids_changed.clear()
+                if not self._cids:
+                    await self._cids_changed.wait()
+                    continue
+                oldest = min(self._cids.values(), key=lambda advert: advert.at)
+                delay = next_send(oldest.at, last_sent, len(self._cids), self.cid_republish_interval) - time.monotonic()
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._cids_changed.wait(), delay)
+                    continue
+                record = self._stamp(oldest.template)
+                await self._cid_window.acquire()
+                if self._cids.get(oldest.template.cid) is not oldest:  # withdrawn or replaced meanwhile
+                    self._cid_window.release()
+                    continue
+                last_sent = oldest.at = time.monotonic()
+                self._spawn(self._send_released(oldest, record))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("republishing a CID record failed; trying it again next round")
+                if oldest is not None:
+                    oldest.at = time.monotonic()
+
+    async def _send_released(self, advert: _Advert, record: ProviderRecord) -> None:
+        try:
+            await self._send(advert, record)
+        finally:
+            self._cid_window.release()
 
     def _unchanged(self, advert: _Advert, template: ProviderRecord) -> bool:
         return advert.sent is not None and unstamped(advert.sent) == unstamped(self._filled(template))
@@ -283,11 +445,12 @@ class DHTNode:
         record = msgspec.structs.replace(
             self._filled(template),
             issued_ms=issued,
-            expires=issued / 1000 + self.ttl,
+            expires=issued / 1000 + (self.cid_ttl if template.cid else self.ttl),
             withdrawn=withdrawn,
             live=0 if withdrawn else template.live,
             waiting=0 if withdrawn else template.waiting,
             running=0 if withdrawn else template.running,
+            multiaddrs=() if withdrawn else template.multiaddrs,
         )
         return sign_record(record, self._prvkey)
 
@@ -307,7 +470,7 @@ class DHTNode:
         if not kept_locally and not record.withdrawn:
             self._explain_not_kept(record)
         nodes, crawled = self._storers.get(dkey, ([], float("-inf")))
-        if not nodes or time.monotonic() - crawled >= self._storers_ttl:
+        if not nodes or time.monotonic() - crawled >= (self._cid_storers_ttl if record.cid else self._storers_ttl):
             nodes, crawled = await server.closest_nodes(dkey, self.lookup_timeout), time.monotonic()
         if not nodes:
             return kept_locally
@@ -319,7 +482,7 @@ class DHTNode:
         return acknowledged > 0
 
     def _explain_not_kept(self, record: ProviderRecord) -> None:
-        name = f"{record.colony}/{record.executortype}" if record.executortype else record.colony
+        name = f"CID {record.cid}" if record.cid else f"{record.colony}/{record.executortype}" if record.executortype else record.colony
         if acceptable(record, record.key, time.time(), self.verify_record):
             log.debug("own record for %s not kept here: the key's set is full of more preferred providers", name)
         else:
@@ -331,8 +494,10 @@ class DHTNode:
         """Live providers for a key: the merge of this node's set and every reply from the k
         closest nodes (page 0 from each, further pages from a few), newest per node; expired,
         invalid and withdrawn records left out; best first (live executors, then least loaded)."""
+        return await self._find(key_for(colony, executortype), timeout)
+
+    async def _find(self, dkey: bytes, timeout: float | None) -> list[ProviderRecord]:
         server = self._require_server()
-        dkey = key_for(colony, executortype)
         collected = self.storage.records(dkey)
         crawl = await server.collect(dkey, self.lookup_timeout if timeout is None else timeout)
         if crawl is None:

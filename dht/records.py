@@ -1,4 +1,5 @@
-"""Signed provider records: what a node advertises under a colony (or colony/executortype) key.
+"""Signed provider records: what a node advertises under a colony (or colony/executortype) key,
+and which IPFS CIDs it holds (a CID record: `cid` and `multiaddrs` set, no colony; see `cids`).
 
 A record is compact JSON. Its signature is `colonies.crypto.sign` over the canonical encoding of
 every other field (keys sorted, no whitespace) with the node's key; the recovered signer id must
@@ -15,6 +16,7 @@ from typing import Annotated, Any
 import msgspec
 
 from colonies import crypto
+from colonies.dht.cids import MAX_CID_LENGTH, MAX_MULTIADDR_LENGTH, check_cid, cid_key, multiaddrs_problem
 
 # Size bounds. A record above MAX_RECORD_BYTES is refused when signed and when received. A stored
 # set keeps the first MAX_RECORDS_PER_KEY records in preference order, served in pages of at most
@@ -39,7 +41,8 @@ _Count = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
 
 
 class ProviderRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """One node's offer for one key. `executortype` is "" for the colony-level key.
+    """One node's offer for one key. `executortype` is "" for the colony-level key. A CID record
+    names the `cid` and the node's IPFS `multiaddrs` instead of a colony (`colony` is "").
 
     `issued_ms` (unix ms, strictly increasing per node) orders a node's records: the newest wins,
     even over an older one that expires later. A `withdrawn` record is a tombstone: it replaces
@@ -50,7 +53,7 @@ class ProviderRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     node_id: Annotated[str, _HEX64]
     api_url: Annotated[str, msgspec.Meta(max_length=256)]
     dht_address: Annotated[str, msgspec.Meta(max_length=64)]
-    colony: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    colony: Annotated[str, msgspec.Meta(max_length=128)]  # "" only in a CID record
     executortype: Annotated[str, msgspec.Meta(max_length=128)] = ""
     live: _Count = 0
     waiting: _Count = 0
@@ -60,10 +63,26 @@ class ProviderRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     withdrawn: bool = False
     cert: dict[str, Any] = {}
     signature: Annotated[str, _HEX130] = ""
+    cid: Annotated[str, msgspec.Meta(max_length=MAX_CID_LENGTH)] = ""
+    multiaddrs: tuple[Annotated[str, msgspec.Meta(max_length=MAX_MULTIADDR_LENGTH)], ...] = ()
+
+    def __post_init__(self) -> None:
+        # Runs on construction, `structs.replace` and decoding: a record is either kind, never both.
+        if self.cid:
+            check_cid(self.cid)
+            if self.colony or self.executortype:
+                raise ValueError("a CID record names no colony or executor type")
+            problem = multiaddrs_problem(self.multiaddrs)
+            if problem:
+                raise ValueError(problem)
+        elif not self.colony:
+            raise ValueError("a record names a colony or a CID")
+        elif self.multiaddrs:
+            raise ValueError("only CID records carry multiaddrs")
 
     @property
     def key(self) -> bytes:
-        return key_for(self.colony, self.executortype)
+        return cid_key(self.cid) if self.cid else key_for(self.colony, self.executortype)
 
 
 def key_name(colony: str, executortype: str = "") -> str:
@@ -80,8 +99,9 @@ def key_for(colony: str, executortype: str = "") -> bytes:
 def signing_payload(record: ProviderRecord) -> bytes:
     fields = msgspec.structs.asdict(record)
     del fields["signature"]
-    if not fields["running"]:
-        del fields["running"]  # added later: records from nodes that do not send it still verify
+    for added_later in ("running", "cid", "multiaddrs"):  # records of nodes without them still verify
+        if not fields[added_later]:
+            del fields[added_later]
     return msgspec.json.encode(fields, order="sorted")
 
 
@@ -102,7 +122,7 @@ def sign_record(record: ProviderRecord, prvkey: str) -> ProviderRecord:
     signed = msgspec.structs.replace(unsigned, signature=signature)
     encoded = encode_record(signed)
     if len(encoded) > MAX_RECORD_BYTES:
-        raise ValueError(f"provider record is {len(encoded)} bytes, over the {MAX_RECORD_BYTES}-byte cap (shorten the cert or names)")
+        raise ValueError(f"provider record is {len(encoded)} bytes, over the {MAX_RECORD_BYTES}-byte cap (shorten the cert, names or multiaddrs)")
     _record.decode(encoded)  # the constraints are checked on decode only
     return signed
 

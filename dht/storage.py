@@ -14,8 +14,10 @@ from colonies.dht.records import ProviderRecord, bounded, decode_records, encode
 log = logging.getLogger(__name__)
 
 MAX_KEYS = 65536  # every record is signed by a verified member, so this only guards memory
+MAX_CID_KEYS = MAX_KEYS * 3 // 4  # so that CID keys never crowd out the colony keys
 
 ChangeListener = Callable[[str, str], None]  # (colony, executortype)
+CidListener = Callable[[str], None]  # (cid)
 
 
 @dataclass
@@ -37,7 +39,8 @@ class MergingStorage(IStorage):
 
     `listeners` are called with (colony, executortype) when a merge changes what a key offers:
     a provider added or dropped, or a changed field other than the stamp and signature (a mere
-    republish does not count). Expiry does not call them.
+    republish does not count). Expiry does not call them. For a CID key `cid_listeners` are
+    called with the CID instead (the colony listeners never hear of CIDs).
     """
 
     def __init__(
@@ -46,12 +49,16 @@ class MergingStorage(IStorage):
         *,
         clock: Callable[[], float] = time.time,
         max_keys: int = MAX_KEYS,
+        max_cid_keys: int = MAX_CID_KEYS,
     ) -> None:
         self._verify = verify
         self._clock = clock
         self._max_keys = max_keys
+        self._max_cid_keys = max_cid_keys
         self._data: dict[bytes, _Entry] = {}
+        self._cid_keys: set[bytes] = set()
         self.listeners: list[ChangeListener] = []
+        self.cid_listeners: list[CidListener] = []
 
     def merge(self, key: bytes, incoming: list[ProviderRecord]) -> list[ProviderRecord]:
         """Merge records into the set of `key`; returns the resulting set."""
@@ -61,27 +68,40 @@ class MergingStorage(IStorage):
         current = entry.records if entry else []
         if not accepted:
             return self.records(key)
-        if entry is None and len(self._data) >= self._max_keys:
+        is_cid = bool(accepted[0].cid)  # every accepted record is of the key's kind
+        if entry is None and not self._room(is_cid):
             self.cull()
-            if len(self._data) >= self._max_keys:
+            if not self._room(is_cid):
                 return []
         merged = bounded(merge([*current, *accepted], now))
         if merged == current:
             return merged
         if merged:
             self._data[key] = _Entry(merged, time.monotonic())
+            if is_cid:
+                self._cid_keys.add(key)
         else:
-            self._data.pop(key, None)
+            self._drop(key)
         if _offers(merged) != _offers([r for r in current if r.expires > now]):
             self._notify(accepted[0])
         return merged
 
+    def _room(self, is_cid: bool) -> bool:
+        if is_cid and len(self._cid_keys) >= self._max_cid_keys:
+            return False
+        return len(self._data) < self._max_keys
+
+    def _drop(self, key: bytes) -> None:
+        self._data.pop(key, None)
+        self._cid_keys.discard(key)
+
     def _notify(self, record: ProviderRecord) -> None:
-        for listener in list(self.listeners):
-            try:
-                listener(record.colony, record.executortype)
-            except Exception:  # a listener bug must not break a store
-                log.exception("DHT change listener failed")
+        if record.cid:
+            for cid_listener in list(self.cid_listeners):
+                _call(cid_listener, record.cid)
+        else:
+            for listener in list(self.listeners):
+                _call(listener, record.colony, record.executortype)
 
     def records(self, key: bytes) -> list[ProviderRecord]:
         """The unexpired records of `key` (tombstones included)."""
@@ -93,7 +113,7 @@ class MergingStorage(IStorage):
             entry.records = [r for r in entry.records if r.expires > now]
             entry.pages = None
             if not entry.records:
-                del self._data[key]
+                self._drop(key)
         return list(entry.records)
 
     def pages(self, key: bytes) -> list[bytes]:
@@ -146,6 +166,13 @@ class MergingStorage(IStorage):
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+def _call(listener: Callable[..., None], *args: str) -> None:
+    try:
+        listener(*args)
+    except Exception:  # a listener bug must not break a store
+        log.exception("DHT change listener failed")
 
 
 def by_node(records: list[ProviderRecord]) -> list[ProviderRecord]:

@@ -1,6 +1,7 @@
 """Peer health, address rules and DHTNode settings (no sockets)."""
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -10,7 +11,9 @@ from colonies import crypto
 from colonies.dht.addresses import address_filter, host_port, parse_interface
 from colonies.dht.health import HealthBook
 from colonies.dht.node import DHTNode, kad_id_for
+from colonies.dht.protocol import FederationProtocol
 from colonies.dht.routing import HealthAwareRoutingTable
+from colonies.dht.storage import MergingStorage
 
 
 def test_a_missed_reply_makes_a_suspect_that_is_probed_and_only_repeated_misses_evict():
@@ -84,3 +87,33 @@ async def test_start_refuses_wildcards_and_foreign_bootstrap_before_binding():
         await node.start(0, "127.0.0.1", [("192.0.2.1", 4000)])
     with pytest.raises(RuntimeError, match="not started"):
         await node.lookup("dev")
+
+
+def test_the_newcomer_hand_over_decision_matches_the_neighbour_lists():
+    # welcome_if_new decides on ints over the contacts listed once; the rule is the one stated
+    # with find_neighbors: this node is closer to the key than its closest neighbour, and the
+    # newcomer is among the k closest (always, with fewer than k neighbours).
+    rng = random.Random(5)
+    outcomes: set[tuple[int, bool]] = set()
+    for contacts in (0, 5, 19, 20, 60):
+        me = Node(rng.randbytes(20), "127.0.0.1", 1)
+        book = HealthBook(max_failures=3, backoff=60)
+        protocol = FederationProtocol(
+            me, MergingStorage(lambda _: True), 20, rpc_timeout=1, health=book, address_allowed=lambda _: True, refresh_interval=900
+        )
+        for i in range(contacts):
+            protocol.router.add_contact(Node(rng.randbytes(20), "127.0.0.1", 2000 + i))
+        listed = protocol.router.contacts()
+        for peer in listed[::7]:
+            book.missed(peer.id)
+        ids = [c.long_id for c in listed if not book.suspended(c.id)]
+        for _ in range(300):
+            key, newcomer = Node(rng.randbytes(20)), Node(rng.randbytes(20), "127.0.0.1", 9)
+            neighbors = protocol.router.find_neighbors(key)
+            expected = not neighbors or (
+                (len(neighbors) < 20 or newcomer.distance_to(key) < neighbors[-1].distance_to(key))
+                and me.distance_to(key) < neighbors[0].distance_to(key)
+            )
+            assert protocol._hands_over(key.long_id, ids, newcomer.long_id) == expected
+            outcomes.add((contacts, expected))
+    assert {(n, hand) for n in (5, 19, 20, 60) for hand in (True, False)} <= outcomes  # both cases seen
