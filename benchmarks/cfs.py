@@ -1,13 +1,22 @@
-"""CFS sync benchmark: our sync engine (node + S3) against raw boto3 on the same S3 server.
+"""CFS benchmark: our sync engine (node + S3) against raw boto3 on the same S3 server, IPFS
+between two sites, and the cross-site scenario's time split.
 
 Starts a real S3 server (`moto_server`, 127.0.0.1) and a dev node (`colonies dev`, loopback),
 then measures, each next to raw boto3 doing the same transfers in the same run:
 * 1,000 small files (`--small-files`, `--small-size` bytes each) synced up and down: files/s;
 * one big file (`--big-mib`, 256) synced up and down: MB/s.
 Ours also hashes every file (SHA-256), signs an RPC per file and records a revision; raw boto3 only
-moves bytes. Prints one JSON object.
+moves bytes. Then (unless `--no-ipfs`), with two embedded IPFS nodes (real Kubo, loopback):
+* the same small files and big file added at node A and fetched by CID at node B (files/s, MB/s;
+  B verifies every SHA-256), beside the S3 figures above;
+* the cross-site scenario of docs/cfs.md (`--cross-files` inputs and a `--cross-mib` file synced
+  into IPFS at A, a process mounting them forwarded to B, its output back at A), split into
+  forward (submit at A → assigned at B), fetch (B's mounts before the run), run, upload (B's
+  mounts after it) and report (closed at B → SUCCESSFUL at A).
+Prints one JSON object.
 
     python benchmarks/cfs.py [--small-files 1000] [--small-size 1024] [--big-mib 256] [--parallel 8] [--seed 1]
+                             [--no-ipfs] [--cross-files 100] [--cross-mib 32]
 """
 from __future__ import annotations
 
@@ -26,6 +35,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -144,6 +155,120 @@ def compare(name: str, ours_t: dict[str, float], raw_t: dict[str, float], count:
     }
 
 
+async def ipfs_transfer(tmp: Path, src: Path, parallel: int) -> dict[str, float]:
+    """Add every file of `src` at IPFS node A, then fetch each by CID at node B (verified)."""
+    from colonies.cfs.ipfs.embedded import EmbeddedIpfs
+    from colonies.cfs.storage import IpfsConfig, IpfsStorage
+
+    files = sorted(p for p in src.iterdir() if p.is_file())
+    async with EmbeddedIpfs(tmp / "ipfs-a") as node_a, EmbeddedIpfs(tmp / "ipfs-b") as node_b:
+        async with IpfsStorage(IpfsConfig(api=node_a.api_multiaddr)) as a, IpfsStorage(IpfsConfig(api=node_b.api_multiaddr, timeout=120)) as b:
+            gate = asyncio.Semaphore(parallel)
+
+            async def put(path: Path) -> Any:
+                async with gate:
+                    return await a.put_file(path)
+
+            started = time.perf_counter()
+            refs = await asyncio.gather(*(put(p) for p in files))
+            up = time.perf_counter() - started
+            await b.connect((await a.identity()).addresses)
+            dest = tmp / "ipfs-down"
+            dest.mkdir(parents=True)
+
+            async def get(path: Path, ref: Any) -> None:
+                async with gate:
+                    await b.get_file(ref, dest / path.name, sha256=ref.sha256)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(get(p, r) for p, r in zip(files, refs)))
+            down = time.perf_counter() - started
+    return {"up_s": up, "down_s": down}
+
+
+def ipfs_rates(times: dict[str, float], count: int, size: int) -> dict[str, float]:
+    return {
+        "add_at_a_files_per_s": round(count / times["up_s"], 1),
+        "b_from_a_files_per_s": round(count / times["down_s"], 1),
+        "add_at_a_mb_per_s": round(size / MB / times["up_s"], 1),
+        "b_from_a_mb_per_s": round(size / MB / times["down_s"], 1),
+    }
+
+
+def cross_site(tmp: Path, files: int, mib: int, rng: random.Random) -> dict[str, float]:
+    """The scenario of tests/integration/test_ipfs_cross_site.py, timed phase by phase."""
+    from colonies import models
+    from colonies.cfs.mounts import Mounts
+    from colonies.cfs.remote import NodeRemote, StorageStore
+    from colonies.cfs.storage import IpfsConfig, IpfsStorage
+    from colonies.client import func_spec
+    from colonies.executor import Executor
+    from tests.federation.sites import running_federation
+
+    data = tmp / "cross-in"
+    data.mkdir()
+    (data / "big.bin").write_bytes(rng.randbytes(mib * (1 << 20)))
+    for i in range(files):
+        (data / f"small{i:03d}.txt").write_bytes(rng.randbytes(1024))
+
+    async def scenario(fed: Any) -> dict[str, float]:
+        cores = {site: fed.sites[site].node.node.core for site in ("a", "b")}
+        api = {site: core.ipfs.embedded.api_multiaddr for site, core in cores.items()}
+        b_key = fed.add_executor("b", "far")
+        phases: dict[str, float] = {}
+        async with AsyncClient(fed.url("a"), fed.user) as a, IpfsStorage(IpfsConfig(api=api["a"])) as a_ipfs, IpfsStorage(IpfsConfig(api=api["b"], timeout=120)) as b_ipfs:
+            await SyncEngine(NodeRemote(a, fed.colony), StorageStore(ipfs=a_ipfs)).sync(data, "/cross", keeplocal=True, direction="upload")
+            fs = models.Filesystem(dirs=[
+                models.SyncDirMount(label="/cross", dir="/in/{processid}"),
+                models.SyncDirMount(label="/cross-out/{processid}", dir="/out/{processid}", onconflicts=models.OnConflicts(onclose=models.ConflictPolicy(keeplocal=True))),
+            ])
+            root = tmp / "cross-executor"
+            executor = Executor(fed.url("b"), fed.colony, b_key, "b-far", "far", store=StorageStore(ipfs=b_ipfs, put_to="ipfs"), fs_dir=root)
+            mounts: Mounts = executor.mounts
+
+            async def timed_before(process: Any) -> None:
+                started = time.perf_counter()
+                await Mounts.before(mounts, process)
+                phases["fetch_s"] = time.perf_counter() - started
+                phases["run_started"] = time.perf_counter()
+
+            async def timed_after(process: Any) -> None:
+                phases["run_s"] = time.perf_counter() - phases.pop("run_started")
+                started = time.perf_counter()
+                await Mounts.after(mounts, process)
+                phases["upload_s"] = time.perf_counter() - started
+
+            mounts.before, mounts.after = timed_before, timed_after  # type: ignore[method-assign]
+
+            @executor.register_function("digest")
+            def digest() -> int:
+                out = root / "out"
+                for pid_dir in (root / "in").iterdir():
+                    total = sum(len(p.read_bytes()) for p in pid_dir.iterdir() if p.is_file())
+                    (out / pid_dir.name).mkdir(parents=True, exist_ok=True)
+                    (out / pid_dir.name / "total.txt").write_text(str(total))
+                return 1
+
+            # the executor is already waiting at B (live there), as in steady operation
+            waiting = asyncio.ensure_future(executor.client.assign(fed.colony, 60))
+            await asyncio.sleep(1.0)
+            submitted = time.perf_counter()
+            process = await a.submit(msgspec.structs.replace(func_spec("digest", fed.colony, "far"), fs=fs, maxexectime=300))
+            assigned = await waiting
+            phases["forward_s"] = time.perf_counter() - submitted
+            await executor.execute(assigned)
+            closed = time.perf_counter()
+            await executor.client.aclose()
+            while (await a.get_process(process.processid)).state not in (2, 3):
+                await asyncio.sleep(0.01)
+            phases["report_s"] = time.perf_counter() - closed
+            phases["total_s"] = time.perf_counter() - submitted
+        return {k: round(v, 3) for k, v in phases.items()}
+
+    with running_federation(tmp / "cross-sites", ["a", "b"], ipfs_embedded=True, ipfs_timeout=120.0) as fed:
+        return asyncio.run(scenario(fed))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small-files", type=int, default=1000)
@@ -151,6 +276,9 @@ def main() -> None:
     parser.add_argument("--big-mib", type=int, default=256)
     parser.add_argument("--parallel", type=int, default=8, help="transfers in flight, ours and boto3's")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-ipfs", action="store_true", help="S3 figures only")
+    parser.add_argument("--cross-files", type=int, default=100)
+    parser.add_argument("--cross-mib", type=int, default=32)
     args = parser.parse_args()
     rng = random.Random(args.seed)
     moto = start_moto_server()
@@ -170,6 +298,11 @@ def main() -> None:
             mine = asyncio.run(ours(url, config, tmp / "big", tmp / "big-down", "/bench/big", args.parallel))
             theirs = raw(config, tmp / "big", tmp / "big-raw", "raw-big", args.parallel)
             result["big"] = compare("big", mine, theirs, 1, big)
+        if not args.no_ipfs:
+            result["ipfs_small"] = ipfs_rates(asyncio.run(ipfs_transfer(tmp / "ipfs-small", tmp / "small", args.parallel)), args.small_files, small)
+            if args.big_mib:
+                result["ipfs_big"] = ipfs_rates(asyncio.run(ipfs_transfer(tmp / "ipfs-big", tmp / "big", args.parallel)), 1, big)
+            result["cross_site"] = cross_site(tmp, args.cross_files, args.cross_mib, rng)
     finally:
         node.terminate()
         node.wait(10)

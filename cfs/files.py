@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from colonies import crypto
 from colonies.cfs import store as cq
-from colonies.models import File, FileData, IpfsObject, Label, Reference, S3Object, Snapshot
+from colonies.models import File, FileData, IpfsObject, Label, PlainFileData, Reference, S3Object, Snapshot
 from colonies.timefmt import format_ns
 
 MAX_TEXT = 1024  # characters in a label, name or snapshot name
@@ -185,8 +185,17 @@ def get_file(conn: Connection, colonyname: str, fileid: str, label: str, name: s
     return [file_from_row(r) for r in rows]
 
 
-def get_files(conn: Connection, colonyname: str, label: str) -> list[FileData]:
-    return [FileData(name=r.name, checksum=r.checksum, size=r.size, s3filename=r.s3_object) for r in cq.latest_in_label(conn, colonyname, label)]
+def get_files(conn: Connection, colonyname: str, label: str) -> list[FileData | PlainFileData]:
+    """Upstream's four fields per file, plus `ipfsobject` for a file with a CID (so our sync can
+    read IPFS-only files from this listing too)."""
+    found: list[FileData | PlainFileData] = []
+    for r in cq.latest_in_label(conn, colonyname, label):
+        if r.ipfs_cid:
+            ipfs = IpfsObject(cid=r.ipfs_cid, size=r.size, providers=msgspec.json.decode(r.ipfs_providers) or None)
+            found.append(FileData(name=r.name, checksum=r.checksum, size=r.size, s3filename=r.s3_object, ipfsobject=ipfs))
+        else:
+            found.append(PlainFileData(name=r.name, checksum=r.checksum, size=r.size, s3filename=r.s3_object))
+    return found
 
 
 def get_labels(conn: Connection, colonyname: str, name: str, exact: bool) -> list[Label] | None:

@@ -3,6 +3,7 @@ our SDK) and a byte store (`StorageStore`, over `cfs.storage.Storage`)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import msgspec
 
 from colonies import models
-from colonies.cfs.storage import FileStamp, ObjectRef, Storage
+from colonies.cfs.storage import ChecksumMismatch, FileStamp, ObjectRef, Storage, StorageError
 from colonies.cfs.sync import RemoteFile, Stored
 from colonies.client import AsyncClient
 from colonies.wire import RPCError
@@ -53,19 +54,84 @@ class NodeRemote:
         return RemoteFile.from_file(msgspec.to_builtins(await self.client.add_file(file)))
 
 
-class StorageStore:
-    """Bytes in a `Storage` (S3 today), addressed by the wire `ref` of a file revision."""
+ProviderLookup = Callable[[str], Awaitable[list[str]]]
+IPFS_ATTEMPTS = 2  # per set of providers
 
-    def __init__(self, storage: Storage) -> None:
+
+class StorageStore:
+    """Bytes in storage backends, addressed by the wire `ref` of a file revision.
+
+    `StorageStore(s3)` is S3 alone; with `ipfs=` too, new bytes go to `put_to` ("s3" or "ipfs")
+    and a read takes the file's CID from IPFS when it has one — from the providers its reference
+    names, then from those `more_providers(cid)` finds (the node's resolution, the DHT) — and
+    falls back to its S3 object when it is dual-homed. A checksum mismatch from one source is
+    not kept and the next source is tried; the error names every source that failed."""
+
+    def __init__(
+        self, storage: Storage | None = None, *, ipfs: Storage | None = None, put_to: str = "",
+        more_providers: ProviderLookup | None = None,
+    ) -> None:
+        if storage is None and ipfs is None:
+            raise ValueError("a StorageStore needs S3 or IPFS storage")
         self.storage = storage
+        self.ipfs = ipfs
+        self.put_to = put_to or ("s3" if storage is not None else "ipfs")
+        if self.put_to not in ("s3", "ipfs"):
+            raise ValueError(f"new bytes go to s3 or ipfs, not {self.put_to!r}")
+        if (self.storage if self.put_to == "s3" else self.ipfs) is None:
+            raise ValueError(f"new bytes are to go to {self.put_to}, which is not configured")
+        self.more_providers = more_providers
 
     async def put_file(self, path: Path, stamp: FileStamp | None = None) -> Stored:
-        ref = await self.storage.put_file(path, stamp=stamp)
+        backend = self.storage if self.put_to == "s3" else self.ipfs
+        assert backend is not None
+        ref = await backend.put_file(path, stamp=stamp)
         return Stored(ref.to_reference(), ref.size or 0, ref.sha256 or "")
 
     async def get_file(self, ref: dict[str, Any], dest_path: Path, *, sha256: str, size: int) -> None:
-        located = ObjectRef.from_s3object(ref.get("s3object") or {}, protocol=ref.get("protocol") or "s3", size=size, sha256=sha256)
-        await self.storage.get_file(located, dest_path, sha256=sha256)
+        failures: list[str] = []
+        ipfs = ref.get("ipfsobject") or {}
+        cid = ipfs.get("cid") or ""
+        if cid and self.ipfs is not None:
+            providers = list(ipfs.get("providers") or [])
+            if await self._from_ipfs(ref, providers, dest_path, sha256, size, failures):
+                return
+            if self.more_providers is not None:
+                more = [p for p in await self.more_providers(cid) if p not in providers]
+                if more and await self._from_ipfs(ref, more, dest_path, sha256, size, failures):
+                    return
+        s3object = ref.get("s3object") or {}
+        if s3object.get("object") and self.storage is not None:
+            located = ObjectRef.from_s3object(s3object, protocol="s3", size=size, sha256=sha256)
+            try:
+                await self.storage.get_file(located, dest_path, sha256=sha256)
+                return
+            except StorageError as err:
+                failures.append(str(err))
+        if failures:
+            raise StorageError("; ".join(failures))
+        if not cid and not s3object.get("object"):
+            raise StorageError(f"the reference of {dest_path.name} names neither a CID nor an S3 object")
+        missing = "IPFS" if cid and not s3object.get("object") else "S3" if not cid else "IPFS or S3"
+        raise StorageError(f"cannot read {dest_path.name}: no {missing} storage configured")
+
+    async def _from_ipfs(self, ref: dict[str, Any], providers: list[str], dest: Path, sha256: str, size: int, failures: list[str]) -> bool:
+        assert self.ipfs is not None
+        # a dual-homed file says protocol "s3": its CID is read as an IPFS reference all the same
+        ipfsobject = {**(ref.get("ipfsobject") or {}), "providers": providers}
+        located = ObjectRef.from_reference({**ref, "protocol": "ipfs", "ipfsobject": ipfsobject}, size=size, sha256=sha256)
+        for attempt in range(IPFS_ATTEMPTS):
+            try:
+                await self.ipfs.get_file(located, dest, sha256=sha256)
+                return True
+            except ChecksumMismatch as err:  # the CID's bytes are wrong: asking again will not help
+                failures.append(str(err))
+                return False
+            except StorageError as err:
+                # a fetch that timed out is asked once more: it connects to the providers anew
+                if attempt == IPFS_ATTEMPTS - 1:
+                    failures.append(str(err))
+        return False
 
 
 async def delete_objects(storage: Storage, revisions: list[models.File], *, parallel: int = 8) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from colonies.cfs import files as cf
 from colonies.cfs import store as cq
 from colonies.cfs.storage.base import ObjectRef
-from colonies.models import Location, ResolvedFile
+from colonies.models import FileLocation, ResolvedFile
 
 MAX_COUNT = 10_000  # files per reply; page with `offset`
 
@@ -27,15 +27,15 @@ class ProviderSource(Protocol):
         ...
 
 
-def locations(row: Any) -> list[Location]:
+def locations(row: Any) -> list[FileLocation]:
     """Where a row's bytes are: its S3 object (when it names one) and its CID (when it has one).
     A zero-byte file has no bytes to fetch, so no S3 location (as upstream, none was uploaded)."""
-    found: list[Location] = []
+    found: list[FileLocation] = []
     if row.s3_object and row.size > 0:
         ref = ObjectRef.from_s3object({"server": row.s3_server, "port": row.s3_port, "tls": bool(row.s3_tls), "object": row.s3_object, "bucket": row.s3_bucket})
-        found.append(Location(protocol="s3", endpoint=ref.endpoint, bucket=row.s3_bucket, object=row.s3_object, tls=bool(row.s3_tls), region=row.s3_region))
+        found.append(FileLocation(protocol="s3", endpoint=ref.endpoint, bucket=row.s3_bucket, object=row.s3_object, tls=bool(row.s3_tls), region=row.s3_region))
     if row.ipfs_cid:
-        found.append(Location(protocol="ipfs", cid=row.ipfs_cid, providers=msgspec.json.decode(row.ipfs_providers) or None))
+        found.append(FileLocation(protocol="ipfs", cid=row.ipfs_cid, providers=msgspec.json.decode(row.ipfs_providers) or None))
     return found
 
 

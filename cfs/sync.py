@@ -81,9 +81,14 @@ class RemoteFile:
 
     @classmethod
     def from_filedata(cls, data: Mapping[str, Any], label: str) -> RemoteFile:
-        """From a wire `FileData` (getfilesmsg), which carries only the S3 object key: the ref
-        names it as the Go client reads it (its own bucket plus `ref.s3object.object`)."""
-        ref = {"protocol": "s3", "s3object": {"object": data.get("s3filename") or ""}}
+        """From a wire `FileData` (getfilesmsg), which carries the S3 object key (the ref names it
+        as the Go client reads it: its own bucket plus `ref.s3object.object`) and, from our node,
+        the `ipfsobject` of a file with a CID."""
+        ref: dict[str, Any] = {"protocol": "s3", "s3object": {"object": data.get("s3filename") or ""}}
+        if ipfs := data.get("ipfsobject"):
+            ref["ipfsobject"] = dict(ipfs)
+            if not ref["s3object"]["object"]:
+                ref["protocol"] = "ipfs"
         return cls(data.get("name") or "", data.get("checksum") or "", data.get("size") or 0, "", ref, label)
 
 
@@ -395,6 +400,11 @@ def _split_unchanged(transfers: list[Transfer]) -> tuple[list[Transfer], list[Pa
             transfer.path.parent.mkdir(parents=True, exist_ok=True)
             todo.append(transfer)
     return todo, unchanged
+
+
+async def fetch(store: Store, file: RemoteFile, dest: Path) -> None:
+    """One revision's bytes to `dest`, verified and atomic (a zero-byte file needs no store)."""
+    await _fetch(store, Transfer(False, file.label, dest, file.size, file.checksum, file.ref))
 
 
 async def _fetch(store: Store, transfer: Transfer) -> None:

@@ -122,6 +122,47 @@ async def _storage(config: Any) -> AsyncIterator[Any]:
         yield storage
 
 
+@dataclass(frozen=True)
+class Backends:
+    """Where this command reads and writes bytes: S3 when `AWS_S3_ENDPOINT` is set, IPFS when
+    `COLONIES_IPFS_API` is (a Kubo RPC API multiaddr), and which one new bytes go to."""
+
+    s3: Any
+    ipfs_api: str
+    put_to: str
+
+
+def _backends(storage: str = "") -> Backends:
+    s3 = _s3_config() if os.environ.get("AWS_S3_ENDPOINT") else None
+    ipfs_api = os.environ.get("COLONIES_IPFS_API", "").strip()
+    put_to = storage or os.environ.get("COLONIES_CFS_STORAGE", "").strip() or ("s3" if s3 is not None or not ipfs_api else "ipfs")
+    if put_to not in ("s3", "ipfs"):
+        _fail(f"--storage must be s3 or ipfs, not {put_to!r}")
+    if s3 is None and not ipfs_api:
+        _fail("no storage configured: set AWS_S3_ENDPOINT (and the other AWS_S3_* variables) or COLONIES_IPFS_API")
+    if put_to == "s3" and s3 is None:
+        _fail("new bytes go to S3, which is not configured (AWS_S3_ENDPOINT)")
+    if put_to == "ipfs" and not ipfs_api:
+        _fail("new bytes go to IPFS, which is not configured (COLONIES_IPFS_API)")
+    return Backends(s3, ipfs_api, put_to)
+
+
+@contextlib.asynccontextmanager
+async def _store(backends: Backends) -> AsyncIterator[Any]:
+    """A `StorageStore` over the configured backends (an IPFS read that its reference's providers
+    cannot serve goes through the IPFS node, which the node's pin keeper has connected)."""
+    from colonies.cfs.remote import StorageStore
+
+    async with contextlib.AsyncExitStack() as stack:
+        s3 = await stack.enter_async_context(_storage(backends.s3)) if backends.s3 is not None else None
+        ipfs = None
+        if backends.ipfs_api:
+            from colonies.cfs.storage import IpfsConfig, IpfsStorage
+
+            ipfs = await stack.enter_async_context(IpfsStorage(IpfsConfig(api=backends.ipfs_api)))
+        yield StorageStore(s3, ipfs=ipfs, put_to=backends.put_to)
+
+
 def _with_client(who: Identity, work: Callable[[Any], Awaitable[T]]) -> T:
     """`work(client)` on a client of the node, through `_run`."""
 
@@ -231,6 +272,7 @@ def sync(
     dir: WorkDirOption = Path("."),
     keeplocal: Annotated[bool, typer.Option("--keeplocal/--no-keeplocal", help="On a conflict keep the local file (else the remote one).")] = True,
     direction: Annotated[str, typer.Option("--direction", help="both, upload (never download) or download (never upload).")] = "both",
+    storage: Annotated[str, typer.Option("--storage", help="Where new bytes go: s3 or ipfs (default: COLONIES_CFS_STORAGE, else the one configured).")] = "",
     dry: Annotated[bool, typer.Option("--dry", help="Print the plan and change nothing.")] = False,
     yes: YesOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan (with --dry) or the result as JSON.")] = False,
@@ -239,7 +281,7 @@ def sync(
     colony: ColonyOption = "",
 ) -> None:
     """Synchronise a directory (and its sub-directories, as sub-labels) with a label."""
-    from colonies.cfs.remote import NodeRemote, StorageStore
+    from colonies.cfs.remote import NodeRemote
     from colonies.cfs.sync import DIRECTIONS, SyncEngine
 
     if direction not in DIRECTIONS:
@@ -266,15 +308,15 @@ def sync(
         else:
             output.print_plain(["already synchronized"])
         return
-    config = _s3_config()  # only now: planning needs the node alone
+    backends = _backends(storage)  # only now: planning needs the node alone
     if not yes:
         show(_render_plan(plans))
         if not typer.confirm("Proceed?", default=False):
             _fail("cancelled")
 
     async def apply() -> Any:
-        async with _client(who) as client, _storage(config) as storage:
-            engine = SyncEngine(NodeRemote(client, who.colony), StorageStore(storage))
+        async with _client(who) as client, _store(backends) as store:
+            engine = SyncEngine(NodeRemote(client, who.colony), store)
             bar, update = _progress_bar(not as_json)
             with bar or contextlib.nullcontext():
                 return await engine.apply(plans, progress=update)
@@ -513,21 +555,20 @@ def get(
 ) -> None:
     """Download a file (the revision with --fileid, else the latest) into DIR/name, verified."""
     from colonies.cfs.localfs import unsafe_name
-    from colonies.cfs.storage import ObjectRef
+    from colonies.cfs.sync import RemoteFile, fetch
 
     _one_of_file(fileid, label, name)
     who = _identity(url, prvkey, colony)
-    config = _s3_config()
+    backends = _backends()
 
     async def work() -> Path:
-        async with _client(who) as client, _storage(config) as storage:
+        async with _client(who) as client, _store(backends) as store:
             file = (await _revisions(client, who.colony, fileid, label, name, latest=True))[0]
             if reason := unsafe_name(file.name or ""):
                 raise _NotFound(f"cannot write file {file.name!r}: {reason}")
             await asyncio.to_thread(dir.mkdir, parents=True, exist_ok=True)
             dest = dir / (file.name or "")
-            # the storage writes a zero-byte file itself, without asking S3 (Go uploads none)
-            await storage.get_file(ObjectRef.from_file(msgspec.to_builtins(file)), dest, sha256=(file.checksum or "").lower())
+            await fetch(store, RemoteFile.from_file(msgspec.to_builtins(file)), dest)
             return dest
 
     dest = _run(work())
@@ -659,20 +700,19 @@ def snapshot_download(
     colony: ColonyOption = "",
 ) -> None:
     """Download a snapshot's files into DIR, sub-labels as sub-directories (unchanged files are kept)."""
-    from colonies.cfs.remote import StorageStore
     from colonies.cfs.sync import RemoteFile, download_snapshot
 
     _one_of_snapshot(snapshotid, name)
     who = _identity(url, prvkey, colony)
-    config = _s3_config()
+    backends = _backends()
 
     async def work() -> Any:
-        async with _client(who) as client, _storage(config) as storage:
+        async with _client(who) as client, _store(backends) as store:
             snapshot = await client.get_snapshot(who.colony, snapshotid=snapshotid, name=name)
             files = [RemoteFile.from_file(msgspec.to_builtins(f)) for f in await _snapshot_files(client, who.colony, snapshot)]
             bar, update = _progress_bar(True)
             with bar or contextlib.nullcontext():
-                return await download_snapshot(files, snapshot.label, dir, StorageStore(storage), progress=update)
+                return await download_snapshot(files, snapshot.label, dir, store, progress=update)
 
     result = _run(work())
     output.ready(f"downloaded {len(result.downloaded)} files ({_size(result.bytes)}) into {dir}, {len(result.unchanged)} unchanged")

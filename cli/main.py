@@ -78,6 +78,10 @@ def _run_node(config: NodeConfig, on_ready: Callable[[ServedNode], None]) -> Non
         pass
     except OSError as err:  # typically: address already in use
         _fail(f"cannot run the node on {config.host}:{config.port}: {err}")
+    except ValueError as err:  # a configuration the node refuses at start (e.g. cfs storage)
+        _fail(f"cannot run the node: {err}")
+    except RuntimeError as err:  # e.g. colonies.node.ipfs.IpfsStartError
+        _fail(f"cannot run the node: {err}")
 
 
 @app.callback()
@@ -113,6 +117,9 @@ def dev(
     peers: Annotated[
         str, typer.Option("--peers", help="API URLs of dev federation peers to ask directly (no DHT needed; loopback).")
     ] = "",
+    ipfs: Annotated[
+        bool, typer.Option("--ipfs", help="Run an embedded IPFS node (Kubo, loopback only) for CFS; prints COLONIES_IPFS_API.")
+    ] = False,
 ) -> None:
     """Run a dev node on loopback with the well-known dev colony, user and executor.
 
@@ -139,12 +146,15 @@ def dev(
             )
             config = dataclasses.replace(config, data_dir=tmp)
         kept = "kept" if data_dir else "removed on exit"
+        if ipfs:
+            config = dataclasses.replace(config, ipfs_embedded=True)
 
         def announce(node: ServedNode) -> None:
-            output.print_plain(
-                ["# colonies dev: paste these lines into a shell to use this node"]
-                + output.export_lines(dev_ids.client_env(config.host, node.port))
-            )
+            env = dev_ids.client_env(config.host, node.port)
+            core = getattr(node, "core", None)
+            if core is not None and core.ipfs is not None and core.ipfs.embedded is not None:
+                env["COLONIES_IPFS_API"] = core.ipfs.embedded.api_multiaddr
+            output.print_plain(["# colonies dev: paste these lines into a shell to use this node"] + output.export_lines(env))
             output.ready(
                 f"dev node at {node.url}, colony {dev_ids.COLONY_NAME}, "
                 f"data in {config.data_dir} ({kept}); Ctrl-C stops it"

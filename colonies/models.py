@@ -439,9 +439,20 @@ class FileData(Model):
     checksum: str = ""
     size: Int64 = 0
     s3filename: str = ""
+    # ours: a file with a CID carries it (replies of other files keep upstream's four fields)
+    ipfsobject: IpfsObject | None = None
 
 
-class Location(Model, omit_defaults=True):
+class PlainFileData(Model):
+    """`FileData` as the node sends it for a file without a CID: upstream's four fields only."""
+
+    name: str = ""
+    checksum: str = ""
+    size: Int64 = 0
+    s3filename: str = ""
+
+
+class FileLocation(Model, omit_defaults=True):
     """One place a file's bytes are (ours, `resolvefilesmsg`): an S3 object (`endpoint` as
     host:port, `bucket`, `object`, `tls`, `region`) or a CID with provider multiaddrs."""
 
@@ -464,7 +475,7 @@ class ResolvedFile(Model):
     checksumalg: str = ""
     sequencenr: Int64 = 0
     added: str = ZERO_TIME
-    locations: list[Location] = msgspec.field(default_factory=list)
+    locations: list[FileLocation] = msgspec.field(default_factory=list)
 
 
 class Label(Model):

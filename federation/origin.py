@@ -256,6 +256,8 @@ class Origin:
 
         records, granted, revoked = await self.core.db.write(apply)
         self._publish(records)
+        if any(r.files for r in report.results):
+            self.core.cfs_changed()
         if peer_node in self.health:
             self.health[peer_node].heard()
         return ReportReply(granted=granted, revoked=revoked, acknowledged=[r.origin_processid for r in report.results])
@@ -263,6 +265,8 @@ class Origin:
     async def apply_results(self, sender: str, results: list[Result]) -> None:
         now = time.time_ns()
         self._publish(await self.core.db.write(lambda conn: _apply_results(conn, sender, results, now)))
+        if any(r.files for r in results):
+            self.core.cfs_changed()
 
     # --- watching peers -------------------------------------------------------------------
     def process_cancelled(self, record: ProcessRecord) -> None:

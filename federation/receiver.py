@@ -119,6 +119,8 @@ class Receiver:
                 return fq.accept_forwards(conn, origin.node_id, origin.api_url, rows, now)
 
             ids, created = await self.core.db.write(accept)
+            if inputs:
+                self.core.cfs_changed()
             for record in created:
                 self.core.events.publish(record)
             arrived = time.monotonic()

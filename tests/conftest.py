@@ -11,6 +11,7 @@ from colonies import crypto, dev
 from tests.support.nodes import RunningNode, start_node
 from tests.support.rpc import call
 from tests.support.s3 import moto_server, s3_server  # noqa: F401  (one real S3 server per session)
+from tests.support.ipfs import _ipfs_module_nodes, ipfs_loop, ipfs_node, ipfs_nodes, ipfs_peer  # noqa: F401  (embedded IPFS nodes)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Storage backends for CFS file contents (see `base` for the interface and the zero-byte rule)."""
+"""Storage backends for CFS file contents, S3 and IPFS (see `base` for the interface and the
+zero-byte rule)."""
 from .atomic import PARTIAL_SUFFIX, is_partial
 from .base import (
     EMPTY_SHA256,
@@ -12,6 +13,7 @@ from .base import (
     split_endpoint,
 )
 from .config import S3Config
+from .ipfs import IpfsConfig, IpfsIdentity, IpfsPeer, IpfsStorage
 from .s3 import S3Storage
 
 __all__ = [
@@ -19,6 +21,10 @@ __all__ = [
     "PARTIAL_SUFFIX",
     "ChecksumMismatch",
     "FileStamp",
+    "IpfsConfig",
+    "IpfsIdentity",
+    "IpfsPeer",
+    "IpfsStorage",
     "ObjectMissing",
     "ObjectRef",
     "S3Config",

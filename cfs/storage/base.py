@@ -90,7 +90,9 @@ def _port(value: Any) -> int:
 
 class ObjectRef(msgspec.Struct, frozen=True, kw_only=True):
     """Where one revision's bytes are. `endpoint` is `host:port`; `object` is the key ("" for
-    zero-byte content). `size` and `sha256` (lowercase hex) are set when known."""
+    zero-byte content). `size` and `sha256` (lowercase hex) are set when known. For protocol
+    "ipfs", `cid` names the content ("" for zero-byte content) and `providers` are swarm
+    multiaddrs (with `/p2p/<peer id>`) of nodes known to hold it."""
 
     protocol: str = "s3"
     bucket: str = ""
@@ -100,11 +102,17 @@ class ObjectRef(msgspec.Struct, frozen=True, kw_only=True):
     region: str = ""
     size: int | None = None
     sha256: str | None = None
+    cid: str = ""
+    providers: tuple[str, ...] = ()
 
     @property
     def is_empty(self) -> bool:
         """Zero-byte content: nothing to fetch from a backend."""
-        return self.size == 0 or not self.object
+        return self.size == 0 or not (self.cid if self.protocol == "ipfs" else self.object)
+
+    def to_ipfsobject(self) -> dict[str, Any]:
+        """The wire `ref.ipfsobject` (our extension, spec §1.9)."""
+        return {"cid": self.cid, "size": self.size or 0, "providers": list(self.providers)}
 
     def to_s3object(self) -> dict[str, Any]:
         """The wire `ref.s3object` (spec §1.1), in pycolonies' form: `server`=host, `port`=int.
@@ -124,8 +132,12 @@ class ObjectRef(msgspec.Struct, frozen=True, kw_only=True):
         }
 
     def to_reference(self) -> dict[str, Any]:
-        """The wire `ref` of a File: `{protocol, s3object}` (s3object is always present)."""
-        return {"protocol": self.protocol, "s3object": self.to_s3object()}
+        """The wire `ref` of a File: `{protocol, s3object}` (s3object is always present, as
+        pycolonies needs), plus `ipfsobject` for protocol "ipfs"."""
+        ref: dict[str, Any] = {"protocol": self.protocol, "s3object": self.to_s3object()}
+        if self.protocol == "ipfs":
+            ref["ipfsobject"] = self.to_ipfsobject()
+        return ref
 
     @classmethod
     def from_s3object(
@@ -154,15 +166,33 @@ class ObjectRef(msgspec.Struct, frozen=True, kw_only=True):
         )
 
     @classmethod
+    def from_reference(
+        cls, ref: Mapping[str, Any] | None, *, size: int | None = None, sha256: str | None = None,
+    ) -> ObjectRef:
+        """Parse a wire `ref` (`{protocol, s3object[, ipfsobject]}`). An IPFS ref's size falls
+        back to `ipfsobject.size`; providers that are not strings are dropped."""
+        ref = ref or {}
+        parsed = cls.from_s3object(ref.get("s3object"), protocol=_str(ref.get("protocol")), size=size, sha256=sha256)
+        ipfs = ref.get("ipfsobject")
+        if parsed.protocol != "ipfs" or not isinstance(ipfs, Mapping):
+            return parsed
+        providers = ipfs.get("providers")
+        own_size = ipfs.get("size")
+        return msgspec.structs.replace(
+            parsed,
+            cid=_str(ipfs.get("cid")).strip(),
+            providers=tuple(p for p in providers if isinstance(p, str) and p) if isinstance(providers, list) else (),
+            size=size if size is not None else own_size if isinstance(own_size, int) and not isinstance(own_size, bool) else None,
+        )
+
+    @classmethod
     def from_file(cls, file: Mapping[str, Any]) -> ObjectRef:
         """The ref of a wire File dict, with its `size` and (SHA-256) `checksum`."""
-        ref = file.get("ref") or {}
         size = file.get("size")
         checksum = _str(file.get("checksum"))
         alg = _str(file.get("checksumalg")).upper()
-        return cls.from_s3object(
-            ref.get("s3object"),
-            protocol=_str(ref.get("protocol")),
+        return cls.from_reference(
+            file.get("ref"),
             size=size if isinstance(size, int) and not isinstance(size, bool) else None,
             sha256=checksum if checksum and alg in ("", "SHA256", "SHA-256") else None,
         )

@@ -48,7 +48,9 @@ async def add_file(call: Call, msg: AddFileMsg) -> models.File:
         raise RPCError(400, "Failed to add file, file is missing")
     file = msg.file
     now = call.now()
-    return await _run(call, file.colonyname, lambda conn: cfs.add_file(conn, file, now), write=True)
+    added = await _run(call, file.colonyname, lambda conn: cfs.add_file(conn, file, now), write=True)
+    call.node.cfs_changed()
+    return added
 
 
 @rpc("getfilemsg", GetFileMsg)
@@ -58,7 +60,7 @@ async def get_file(call: Call, msg: GetFileMsg) -> list[models.File]:
 
 
 @rpc("getfilesmsg", GetFilesMsg)
-async def get_files(call: Call, msg: GetFilesMsg) -> list[models.FileData]:
+async def get_files(call: Call, msg: GetFilesMsg) -> list[models.FileData | models.PlainFileData]:
     return await _run(call, msg.colonyname, lambda conn: cfs.get_files(conn, cfs.text(msg.colonyname), cfs.text(msg.label)))
 
 
@@ -71,6 +73,7 @@ async def get_file_labels(call: Call, msg: GetFileLabelsMsg) -> list[models.Labe
 async def remove_file(call: Call, msg: RemoveFileMsg) -> dict[str, Any]:
     t = cfs.text
     await _run(call, msg.colonyname, lambda conn: cfs.remove_file(conn, t(msg.colonyname), t(msg.fileid), t(msg.label), t(msg.name)), write=True)
+    call.node.cfs_changed()
     return EMPTY
 
 

@@ -67,6 +67,9 @@ def test_an_ipfs_reference_is_stored_and_returned_beside_s3object(colony, member
     # a plain S3 file carries no ipfsobject, so upstream clients see only the fields they know
     plain = add(colony, member, "/x", "g")
     assert set(plain["ref"]) == {"protocol", "s3object"}
+    listing = {f["name"]: f for f in call(colony.url, msg(colony, "getfilesmsg", label="/x"), member.prvkey)}
+    assert set(listing["g"]) == {"name", "checksum", "size", "s3filename"}
+    assert listing["f"]["ipfsobject"] == {"cid": CID, "size": 15, "providers": [PROVIDER]}  # our sync reads it
 
 
 @pytest.mark.parametrize(
