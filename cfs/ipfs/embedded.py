@@ -88,6 +88,7 @@ class EmbeddedIpfs:
         self.swarm_addrs: list[str] = []
         self.restarts = 0
         self._proc: asyncio.subprocess.Process | None = None
+        self._stdin_fd: int | None = None  # our end of the child's stdin (see _spawn_and_wait)
         self._log: deque[str] = deque(maxlen=LOG_LINES)
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = False
@@ -194,11 +195,22 @@ class EmbeddedIpfs:
             "--swarm", self.swarm, "--fetch-timeout", f"{self.fetch_timeout:g}",
             "--max-stuck", str(self.max_stuck), "--parent-pid", str(os.getpid()), "--watch-stdin",
         ]
-        self._proc = await asyncio.create_subprocess_exec(
-            self.python, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, env=child_env(self.extra_env), cwd=str(self.repo_dir),
-            start_new_session=True,
-        )
+        # The child's stdin is a plain pipe whose write end only this process holds, outside the
+        # event loop (uvloop mishandles a subprocess stdin pipe it never writes to): when this
+        # process dies, the child reads EOF and exits.
+        read_end, write_end = os.pipe()
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                self.python, *args, stdin=read_end, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT, env=child_env(self.extra_env), cwd=str(self.repo_dir),
+                start_new_session=True,
+            )
+        except BaseException:
+            os.close(write_end)
+            raise
+        finally:
+            os.close(read_end)
+        self._stdin_fd = write_end
         proc = self._proc
         self._tasks = [
             asyncio.create_task(self._read_log(proc), name="ipfs-log"),
@@ -285,5 +297,7 @@ class EmbeddedIpfs:
                 proc.kill()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(proc.wait(), 10)
-        if proc.stdin is not None:
-            proc.stdin.close()
+        if self._stdin_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._stdin_fd)
+            self._stdin_fd = None
