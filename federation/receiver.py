@@ -227,6 +227,7 @@ class Receiver:
         if ended:
             rows = await self.core.db.read(lambda conn: fq.ended_unreported(conn, REPORT_BATCH, origin.node_id, ended))
             results = [result for _, result in rows]
+            await self._attach_outputs(results)  # a result may reach the origin this way first
         return HeartbeatReply(
             running=running,
             ended=results,
