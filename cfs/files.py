@@ -121,11 +121,10 @@ def add_file(conn: Connection, file: File, now: int) -> File:
 FILEID = re.compile(r"[0-9a-f]{64}")  # file and snapshot ids
 
 
-def adopt_files(conn: Connection, colonyname: str, files: list[File], now: int, extra_providers: list[str] | None = None) -> list[str]:
+def adopt_files(conn: Connection, colonyname: str, files: list[File], now: int) -> list[str]:
     """Revisions another node created (inputs shipped with forwarded work, outputs reported
     back), kept under their own file ids so a second copy is a no-op; each becomes the latest
-    of its name here, in the order of its sequence number there. `extra_providers` are added to
-    every CID's providers (the sender's IPFS node). The ids of the revisions that were new."""
+    of its name here, in the order of its sequence number there. The ids of the revisions that were new."""
     added = []
     for file in sorted(files, key=lambda f: f.sequencenr):
         fileid = text(file.fileid)
@@ -135,9 +134,6 @@ def adopt_files(conn: Connection, colonyname: str, files: list[File], now: int, 
             continue
         row = file_row(file, now)
         row.update(fileid=fileid, colonyname=colonyname, seqnr=cq.next_seqnr(conn))
-        if row["ipfs_cid"] and extra_providers:
-            providers = list(dict.fromkeys([*msgspec.json.decode(row["ipfs_providers"]), *extra_providers]))[:MAX_PROVIDERS]
-            row["ipfs_providers"] = _json.encode(providers).decode()
         cq.insert_file(conn, row)
         added.append(fileid)
     return added

@@ -17,6 +17,7 @@ from colonies.cfs import files as cf
 from colonies.cfs import store as cq
 from colonies.cfs.storage.base import ObjectRef
 from colonies.models import FileLocation, ResolvedFile
+from colonies.timefmt import format_ns
 
 MAX_COUNT = 10_000  # files per reply; page with `offset`
 
@@ -40,10 +41,9 @@ def locations(row: Any) -> list[FileLocation]:
 
 
 def resolved(row: Any) -> ResolvedFile:
-    file = cf.file_from_row(row)
     return ResolvedFile(
         fileid=row.fileid, label=row.label, name=row.name, size=row.size, checksum=row.checksum,
-        checksumalg=row.checksumalg, sequencenr=row.seqnr, added=file.added or "", locations=locations(row),
+        checksumalg=row.checksumalg, sequencenr=row.seqnr, added=format_ns(row.added), locations=locations(row),
     )
 
 
