@@ -54,6 +54,10 @@ START_ATTEMPTS = 2
 # clock) and started (ours) within this many seconds: far inside any running lease (≥ 30 s), so
 # the origin cannot have re-run it elsewhere meanwhile.
 GRANT_WINDOW = 5.0
+# A forwarded copy's start is asked for ahead of its claim while it is among the next this many
+# in line (at most one per live executor of its type), so that the executor that comes back for
+# it finds the grant here instead of waiting a round trip to the origin.
+GRANT_AHEAD = 32
 _json = msgspec.json.Encoder()
 
 
@@ -73,7 +77,11 @@ class Receiver:
         self._links: dict[str, tuple[str, str, str]] = {}
         self._pending: dict[tuple[str, str], dict[str, Result]] = collections.defaultdict(dict)
         self._next_scan = 0.0
-        self._granted: dict[str, float] = {}  # local process id → monotonic arrival of a copy granted with its forward
+        self._granted: dict[str, float] = {}  # local process id → monotonic time its start was granted (with its forward or ahead)
+        self._asking: dict[str, asyncio.Future[bool | None]] = {}  # local process id → its start asked for ahead of a claim
+        self._topping: set[tuple[str, str]] = set()  # (colony, type) whose grants ahead are being topped up
+        self._top_again: set[tuple[str, str]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     # --- forwards in ----------------------------------------------------------------------
     async def accept(self, origin: Certificate, batch: ForwardBatch) -> ForwardBatchReply:
@@ -137,15 +145,28 @@ class Receiver:
         """Whether a process may be a copy of another node's work (only those need a grant)."""
         return record.process.initiatorname.startswith(INITIATOR_PREFIX)
 
+    def granted_already(self, record: ProcessRecord) -> bool:
+        """Whether the claimed copy's start was granted recently (with its forward or ahead of
+        the claim): then it starts now, and the grant is used up."""
+        pid = record.process.processid
+        arrived = self._granted.get(pid)
+        if arrived is None or pid in self._asking or time.monotonic() - arrived >= GRANT_WINDOW:
+            return False
+        del self._granted[pid]
+        return True
+
     async def may_start(self, record: ProcessRecord) -> bool:
         """Called when an executor here has just claimed `record`: False (and the copy dropped)
         if it is forwarded work its origin no longer wants run here."""
         if not self.forwarded_here(record):
             return True
         pid = record.process.processid
+        asking = self._asking.get(pid)
+        if asking is not None and await asyncio.shield(asking) is False:
+            return False  # revoked (and dropped) while its start was asked for ahead
         arrived = self._granted.pop(pid, None)
         if arrived is not None and time.monotonic() - arrived < GRANT_WINDOW:
-            return True  # granted with its forward, and starting soon after it arrived
+            return True  # granted with its forward or ahead of this claim, and starting soon after
         link = await self._link(pid)
         if link is None:
             return True
@@ -163,6 +184,63 @@ class Receiver:
         if not granted:
             await self.drop([pid])
         return granted
+
+    def _grant_ahead_soon(self, colonyname: str, executortype: str) -> None:
+        """An executor of this type is likely back for more: make sure the next copies in line
+        have their starts granted before it claims one."""
+        key = (colonyname, executortype)
+        if key in self._topping:
+            self._top_again.add(key)
+            return
+        self._topping.add(key)
+        self._keep(asyncio.ensure_future(self._grant_ahead(key)))
+
+    async def _grant_ahead(self, key: tuple[str, str]) -> None:
+        try:
+            while True:
+                self._top_again.discard(key)
+                await self._grant_ahead_once(*key)
+                if key not in self._top_again:
+                    return
+        except Exception:
+            log.exception("asking origins for starts ahead failed")
+        finally:
+            self._topping.discard(key)
+
+    async def _grant_ahead_once(self, colonyname: str, executortype: str) -> None:
+        ahead = min(self.live.types(colonyname).get(executortype, 0), GRANT_AHEAD)
+        if ahead <= 0 or not self.accepting:
+            return
+        self._forget_old_grants()
+        rows = await self.core.db.read(lambda conn: fq.next_copies(conn, colonyname, executortype, ahead))
+        for row in rows:
+            local = row.processid
+            if local in self._granted or local in self._asking:
+                continue
+            link = self._links.setdefault(local, (row.origin_node, row.origin_url, row.origin_processid))
+            self._asking[local] = self._keep(asyncio.ensure_future(self._ask_ahead(local, link)))
+
+    async def _ask_ahead(self, local: str, link: tuple[str, str, str]) -> bool | None:
+        """Ask for one start ahead of its claim: True granted, False revoked (the copy is
+        dropped), None when the origin did not answer (the claim asks again)."""
+        origin_node, origin_url, origin_processid = link
+        try:
+            granted = await self.outbox.call((origin_node, origin_url), ("start", origin_processid))
+        except PeerError:
+            self._asking.pop(local, None)
+            return None
+        if granted:
+            self._granted[local] = time.monotonic()
+            self._asking.pop(local, None)
+        else:
+            self._asking.pop(local, None)
+            await self.drop([local])
+        return granted
+
+    def _keep(self, task: asyncio.Future[Any]) -> asyncio.Future[Any]:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _link(self, processid: str) -> tuple[str, str, str] | None:
         link = self._links.get(processid)
@@ -276,6 +354,7 @@ class Receiver:
                 origin_processid=origin_processid, state=record.state, output=_values(process.output), errors=_values(process.errors), remote_processid=process.processid
             )
         self.report_now.set()
+        self._grant_ahead_soon(record.colonyname, record.executortype)
 
     async def report_once(self, *, scan: bool = False) -> int:
         """Tell origins about forwarded processes that ended here (until acknowledged): what ended
@@ -340,6 +419,9 @@ class Receiver:
         return len(handed), returned
 
     async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.outbox.close()
 
 

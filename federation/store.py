@@ -119,6 +119,14 @@ _copies = (
     .where(I.origin_node == _param("origin"), I.origin_processid.in_(_ids()))
 )
 _inbound_of = select(inbound).where(I.processid == _param("pid"))
+# forwarded-in copies next in line for a type (the assign index, then the inbound row by key)
+_next_copies = (
+    select(P.processid, I.origin_node, I.origin_url, I.origin_processid)
+    .select_from(processes.join(inbound, I.processid == P.processid))
+    .where(P.colonyname == _param("colony"), P.executortype == _param("type"), assignable)
+    .order_by(P.prioritytime)
+    .limit(_param("limit"))
+)
 _copies_of_origin = (
     select(I.processid, I.origin_processid, I.received, P.state)
     .select_from(inbound.outerjoin(processes, P.processid == I.processid))
@@ -367,6 +375,11 @@ def accept_forwards(conn: Connection, origin_node: str, origin_url: str, rows: S
 
 def inbound_of_process(conn: Connection, processid: str) -> Any:
     return conn.execute(_inbound_of, {"pid": processid}).first()
+
+
+def next_copies(conn: Connection, colonyname: str, executortype: str, limit: int) -> list[Any]:
+    """The forwarded-in copies of a type that executors here would be handed next, in queue order."""
+    return conn.execute(_next_copies, {"colony": colonyname, "type": executortype, "limit": limit}).all()
 
 
 def copies_of_origin(conn: Connection, origin_node: str, limit: int) -> list[Any]:

@@ -102,6 +102,8 @@ async def _may_start(call: Call, record: ProcessRecord) -> bool:
     federation = call.node.federation
     if federation is None or not federation.receiver.forwarded_here(record):
         return True  # no round trip, no task: the common case on the assign path
+    if federation.receiver.granted_already(record):
+        return True  # its start was granted ahead: no task either
     try:
         return await asyncio.shield(federation.receiver.may_start(record))
     except asyncio.CancelledError:
@@ -191,42 +193,36 @@ async def _explain_refusal(call: Call, processid: str, action: str) -> RPCError:
     return bad_request(f"Failed to {action}: process is not running (state {record.state})")
 
 
-def _stats_updater(call: Call, record: ProcessRecord, now: int):  # type: ignore[no-untyped-def]
+def _record_function_stats(call: Call, conn: Connection, record: ProcessRecord, now: int) -> None:
+    """The closing executor's function statistics, in the transaction that closes the process."""
     executor = call.node.directory.executor_by_id(record.colonyname, call.caller_id)
     if executor is None or (record.colonyname, executor.executorname, record.funcname) not in call.node.directory.functions:
-        return None
-    waittime = max(record.starttime - record.submissiontime, 0) / 1e9
-    exectime = max(now - record.starttime, 0) / 1e9
-
-    def update(conn: Connection) -> None:
-        pq.update_function_stats(
-            conn,
-            colonyname=record.colonyname,
-            executorname=executor.executorname,
-            funcname=record.funcname,
-            waittime=waittime,
-            exectime=exectime,
-        )
-
-    return update
+        return
+    pq.update_function_stats(
+        conn,
+        colonyname=record.colonyname,
+        executorname=executor.executorname,
+        funcname=record.funcname,
+        waittime=max(record.starttime - record.submissiontime, 0) / 1e9,
+        exectime=max(now - record.starttime, 0) / 1e9,
+    )
 
 
 @rpc("closesuccessfulmsg", CloseSuccessfulMsg)
 async def close_successful(call: Call, msg: CloseSuccessfulMsg) -> dict[str, Any]:
     now = call.now()
     output = _json.encode(msg.out) if msg.out is not None else None
-    records = await call.node.db.write(
-        lambda conn: wq.changed(
-            conn, pq.close(conn, processid=msg.processid, executorid=call.caller_id, state=SUCCESS, now=now, output=output), now
-        )
-    )
+
+    def close(conn: Connection) -> list[ProcessRecord]:
+        records = wq.changed(conn, pq.close(conn, processid=msg.processid, executorid=call.caller_id, state=SUCCESS, now=now, output=output), now)
+        if records:
+            _record_function_stats(call, conn, records[0], now)
+        return records
+
+    records = await call.node.db.write(close)
     if not records:
         raise await _explain_refusal(call, msg.processid, "close process as successful")
     publish(call, records)
-    record = records[0]
-    stats = _stats_updater(call, record, now)
-    if stats is not None:
-        await call.node.db.write(stats)
     return EMPTY
 
 

@@ -400,3 +400,35 @@ async def test_queued_work_moves_off_a_busy_peer_when_another_has_idle_executors
         a.stop()
         b.stop()
         c.stop()
+
+
+async def test_an_executor_back_for_more_finds_the_next_start_granted_and_only_one_per_executor(tmp_path: Path) -> None:
+    port_a, port_b = free_port(), free_port()
+    a = dev_federation_node(tmp_path, "a", port_a, [port_b], **FAST)
+    b = dev_federation_node(tmp_path, "b", port_b, [port_a], **FAST)
+    try:
+        key = add_executor(b.url, "cpu")
+        async with AsyncClient(a.url, dev.PRVKEY) as origin, AsyncClient(b.url, key) as executor:
+            first = asyncio.ensure_future(executor.assign(COLONY, 20))
+            await asyncio.sleep(0.5)  # long-polling at B: one idle executor there
+            submitted = [await origin.submit(func_spec(f"job{i}", COLONY, "cpu")) for i in range(3)]
+            process = await first
+
+            async def at_b(running: int, waiting: int) -> bool:
+                return any(p["running"] == running and p["waiting"] == waiting for p in (await status(a))["peers"].values())
+
+            # the first went with its grant (the executor was idle); the others wait for theirs
+            await eventually(lambda: at_b(1, 2), 10, "one started and two queued at B")
+            await executor.close(process, ["b"])
+            # the executor will be back: the next copy in line has its start granted already,
+            # and only that one (one ahead per live executor)
+            await eventually(lambda: at_b(1, 1), 10, "the next start granted ahead of its claim")
+            await asyncio.sleep(1.0)
+            assert await at_b(1, 1)
+            for _ in range(2):
+                process = await executor.assign(COLONY, 10)
+                await executor.close(process, ["b"])
+            await eventually(lambda: _all_succeeded(origin, submitted), 10, "all three succeeded at A")
+    finally:
+        a.stop()
+        b.stop()
