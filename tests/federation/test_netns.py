@@ -15,6 +15,7 @@ import pytest
 from colonies import crypto
 
 SCENARIO = Path(__file__).with_name("netns_scenario.py")
+IPFS_SCENARIO = Path(__file__).with_name("netns_ipfs_scenario.py")
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -56,6 +57,45 @@ def namespaces():
     finally:
         for ns in (ns_a, ns_b):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+
+
+def wait_healthy_in(ns: str, url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        probe = subprocess.run(
+            ["ip", "netns", "exec", ns, sys.executable, "-c", f"import urllib.request; urllib.request.urlopen('{url}/health', timeout=1)"],
+            capture_output=True, timeout=30,
+        )
+        if probe.returncode == 0:
+            return
+        assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+        time.sleep(0.2)
+    raise AssertionError(f"{url} not healthy within 60 s")
+
+
+def test_inputs_and_outputs_move_by_cid_between_ipfs_nodes_in_separate_network_namespaces(namespaces, tmp_path):
+    ns_a, ns_b, host_a, host_b = namespaces
+    server, authority, owner, user, executor = (crypto.generate_private_key() for _ in range(5))
+    url_a, url_b = f"http://{host_a}:50080", f"http://{host_b}:50080"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COLONIES_", "AWS_"))}
+    node_b = subprocess.Popen(
+        ["ip", "netns", "exec", ns_b, sys.executable, str(IPFS_SCENARIO), "peer", host_b, url_a, server, authority, owner, executor],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT,
+    )
+    try:
+        wait_healthy_in(ns_b, url_b, node_b)
+        scenario = subprocess.run(
+            ["ip", "netns", "exec", ns_a, sys.executable, str(IPFS_SCENARIO), "origin", host_a, url_b, server, authority, owner, user],
+            env=env, capture_output=True, timeout=240, cwd=ROOT,
+        )
+        assert scenario.returncode == 0, scenario.stdout.decode() + scenario.stderr.decode()[-3000:]
+        outcome = json.loads(scenario.stdout.decode().strip().splitlines()[-1])
+        assert outcome["read"] == 21
+        # B's outputs were read at A from B's IPFS node, over the veth
+        assert any(f"/ip4/{host_b}/tcp/4001/p2p/" in p for p in outcome["output_providers"]), outcome
+    finally:
+        node_b.kill()
+        node_b.wait(10)
 
 
 def test_work_is_forwarded_between_nodes_in_separate_network_namespaces(namespaces, tmp_path):
