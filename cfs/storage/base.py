@@ -10,12 +10,15 @@ size is 0 (or whose key is empty) produces empty content without contacting the 
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 import msgspec
 
@@ -234,3 +237,28 @@ class Storage(Protocol):
     async def close(self) -> None:
         """Release connections and threads; idempotent."""
         ...
+
+
+class PooledBackend:
+    """What the storage backends share: their blocking client runs on a thread pool of its own,
+    `async with` closes them, and `close()` (idempotent) shuts the client down off the loop."""
+
+    def __init__(self, max_concurrency: int, thread_name_prefix: str) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix=thread_name_prefix)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.to_thread(self._shutdown)
+
+    def _shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

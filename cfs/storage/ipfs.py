@@ -20,7 +20,6 @@ import os
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn, TypeVar
@@ -34,7 +33,7 @@ from ipfshttpclient import exceptions as ipfs_errors
 from colonies.cfs.ipfs.addrs import parse_tcp, peer_of
 
 from .atomic import AtomicFile
-from .base import EMPTY_SHA256, ChecksumMismatch, FileStamp, ObjectRef, StorageError
+from .base import EMPTY_SHA256, ChecksumMismatch, FileStamp, ObjectRef, PooledBackend, StorageError
 from .streams import HashingWriter, Stopped
 
 T = TypeVar("T")
@@ -155,24 +154,16 @@ class _UploadReader:
         return str(self._cid.finalize())
 
 
-class IpfsStorage:
+class IpfsStorage(PooledBackend):
     """`Storage` on one Kubo RPC API (see `IpfsConfig`), plus the pin and swarm calls CFS needs.
     Use `async with`, or call `close()` when done. Safe to share between tasks."""
 
     def __init__(self, config: IpfsConfig) -> None:
+        super().__init__(config.max_concurrency, "cfs-ipfs")
         self.config = config
-        self._pool = ThreadPoolExecutor(max_workers=config.max_concurrency, thread_name_prefix="cfs-ipfs")
         self._local = threading.local()
         self._clients: list[Any] = []
-        self._lock = threading.Lock()
         self._identity: IpfsIdentity | None = None
-        self._closed = False
-
-    async def __aenter__(self) -> IpfsStorage:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # --- Storage -------------------------------------------------------------------------------
 
@@ -204,12 +195,6 @@ class IpfsStorage:
         """Unpin the content (a CID not pinned is fine)."""
         if ref.cid:
             await self.unpin(ref.cid)
-
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        await asyncio.to_thread(self._shutdown)
 
     # --- IPFS ------------------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ import io
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn, TypeVar
 
@@ -28,9 +27,9 @@ from s3transfer.exceptions import RetriesExceededError
 from s3transfer.manager import TransferConfig, TransferManager
 
 from .atomic import AtomicFile
-from .base import EMPTY_SHA256, ChecksumMismatch, FileStamp, ObjectMissing, ObjectRef, StorageError, new_object_key
+from .base import EMPTY_SHA256, ChecksumMismatch, FileStamp, ObjectMissing, ObjectRef, PooledBackend, StorageError, new_object_key
 from .config import S3Config
-from .streams import HashingReader, HashingWriter, Stopped
+from .streams import HashingReader, HashingWriter
 
 T = TypeVar("T")
 
@@ -54,24 +53,16 @@ def _check(expected: str, got: str, what: str) -> None:
         raise ChecksumMismatch(f"checksum mismatch for {what}: expected sha256 {expected.lower()}, got {got}")
 
 
-class S3Storage:
+class S3Storage(PooledBackend):
     """`Storage` on one S3 endpoint and bucket (see `S3Config`). Use `async with`, or call
     `close()` when done. Safe to share between tasks."""
 
     def __init__(self, config: S3Config) -> None:
+        super().__init__(config.max_concurrency, "cfs-s3")
         self.config = config
-        self._pool = ThreadPoolExecutor(max_workers=config.max_concurrency, thread_name_prefix="cfs-s3")
-        self._lock = threading.Lock()
         self._client: Any = None
         self._manager: TransferManager | None = None
         self._buckets: set[str] = set()
-        self._closed = False
-
-    async def __aenter__(self) -> S3Storage:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # --- Storage -------------------------------------------------------------------------------
 
@@ -98,12 +89,6 @@ class S3Storage:
     async def ensure_bucket(self) -> None:
         """Create the configured bucket if it is missing (done anyway before the first upload)."""
         await self._call(lambda stop: self._ensure_bucket(self._put_bucket()))
-
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        await asyncio.to_thread(self._shutdown)
 
     # --- running on the pool -------------------------------------------------------------------
 
