@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
+from pycolonies import Colonies
 
 from colonies import models
 from colonies.cfs.remote import NodeRemote, StorageStore
@@ -95,9 +97,20 @@ async def test_inputs_travel_with_the_process_and_outputs_come_back(two_sites: F
         [output] = await a.get_file(fed.colony, label=f"/results/{process.processid}", name="total.txt")
         ref = ObjectRef.from_file(msgspec.to_builtins(output))
         assert await storage.get_bytes(ref, sha256=output.checksum or "") == b"114 15"
+        # through the unmodified pycolonies client at A, the process and its output look local
+        await asyncio.to_thread(_pycolonies_sees_the_outputs, fed, process.processid, output)
         # the inputs adopted at B are the revisions A has, under the same ids
         async with AsyncClient(fed.url("b"), fed.user) as b:
             at_a = {f.name: f.fileid for f in await a.resolve_files(fed.colony, label="/inputs")}
             at_b = {f.name: f.fileid for f in await b.resolve_files(fed.colony, label="/inputs")}
             assert at_b == at_a
             assert (await b.get_snapshot(fed.colony, snapshotid=snapshot.snapshotid)).fileids == snapshot.fileids
+
+
+def _pycolonies_sees_the_outputs(fed: Federation, processid: str, output: Any) -> None:
+    """pycolonies 1.0.25 cannot decode a process whose spec mounts files, from any server (its `Fs`
+    model types `snapshots` and `dirs` as strings where the wire has objects): it reads the files."""
+    origin = Colonies("127.0.0.1", fed.sites["a"].node.port)
+    [listed] = origin.get_file(fed.colony, fed.user, label=f"/results/{processid}", filename="total.txt")
+    assert listed["checksum"] == output.checksum and listed["ref"]["s3object"]["object"] == output.ref.s3object.object
+    assert [f["name"] for f in origin.get_files(f"/results/{processid}", fed.colony, fed.user)] == ["total.txt"]
