@@ -1,6 +1,7 @@
 """Shared fixtures: one real node per session on a free loopback port, a fresh colony per test."""
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from typing import Iterator
@@ -11,12 +12,27 @@ from colonies import crypto, dev
 from tests.support.nodes import RunningNode, start_node
 from tests.support.rpc import call
 from tests.support.s3 import moto_server, s3_server  # noqa: F401  (one real S3 server per session)
+from tests.support.postgres import PostgresCluster, postgres  # noqa: F401  (a throwaway PostgreSQL cluster per session)
 from tests.support.ipfs import _ipfs_module_nodes, ipfs_loop, ipfs_node, ipfs_nodes, ipfs_peer  # noqa: F401  (embedded IPFS nodes)
 
 
+# The stores the node-backed suites run against: both by default (CI); TEST_STORES=sqlite narrows
+# a local run.
+STORES = [s for s in os.environ.get("TEST_STORES", "sqlite,postgresql").split(",") if s]
+
+
+@pytest.fixture(scope="session", params=STORES)
+def store_url(request: pytest.FixtureRequest) -> str:
+    """"" (the node's default: SQLite in its data dir) or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return ""
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    return cluster.new_database()
+
+
 @pytest.fixture(scope="session")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
-    running = start_node(tmp_path_factory.mktemp("node"))
+def node(tmp_path_factory: pytest.TempPathFactory, store_url: str) -> Iterator[RunningNode]:
+    running = start_node(tmp_path_factory.mktemp("node"), store_url=store_url)
     yield running
     running.stop()
 

@@ -15,7 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 T = TypeVar("T")
@@ -32,12 +34,45 @@ class StoreClosed(RuntimeError):
     pass
 
 
+class StoreURLError(ValueError):
+    """A store URL that cannot be used, or a store that cannot be opened; the message is one line
+    and never holds the password."""
+
+
+def parse_store_url(url: str) -> URL:
+    """`sqlite:///PATH` or `sqlite+aiosqlite:///PATH` (both run on the node's own SQLite
+    connection), or `postgresql://…` / `postgresql+asyncpg://…` (asyncpg)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreURLError(f"invalid store URL {_redacted(url)!r}: use sqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE") from None
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend == "sqlite" and driver in ("pysqlite", "aiosqlite"):
+        return parsed.set(drivername="sqlite")
+    if backend == "postgresql" and driver in ("psycopg2", "asyncpg"):  # psycopg2 is what a bare postgresql:// names
+        return parsed.set(drivername="postgresql+asyncpg")
+    raise StoreURLError(f"unsupported store URL {parsed.render_as_string(hide_password=True)!r}: use sqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE")
+
+
+def _redacted(url: str) -> str:
+    """The URL with anything between `://user:` and `@` replaced (for URLs make_url refuses)."""
+    head, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, at, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{head}{sep}{user}:***{at}{host}" if ":" in credentials else url
+
+
 class Database:
     """One node's store. Open with `await Database.open(url)`."""
 
-    def __init__(self, engine: Engine, *, dialect: str, inline: bool = False) -> None:
+    def __init__(self, engine: Engine, *, dialect: str, inline: bool = False, async_engine: AsyncEngine | None = None) -> None:
         self.engine = engine
         self.dialect = dialect
+        # PostgreSQL: operations run through asyncpg on the loop (SQLAlchemy's greenlet bridge), so
+        # a statement waiting on the server never holds the loop; `engine` is its sync facade
+        self.async_engine = async_engine
         # inline: run statements on the event loop thread (SQLite: microseconds per statement,
         # cheaper than a thread hop and GIL hand-over); fsyncs happen in checkpoints, off-loop.
         self.inline = inline
@@ -48,30 +83,51 @@ class Database:
         self._closed = False
         self._writer_task: asyncio.Task[None] | None = None
         # inline mode: one long-lived connection, used only from the event loop thread
-        self._conn: Connection | None = engine.connect() if inline else None
+        self._conn: Connection | None = engine.connect() if inline and async_engine is None else None
         self._checkpoint_task: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, url: str, *, inline: bool = True) -> "Database":
-        if url.startswith("sqlite"):
-            engine = _sqlite_engine(url)
-            dialect = "sqlite"
-        else:
-            raise ValueError(f"Unsupported store URL {url!r}: use sqlite:///PATH")
+        parsed = parse_store_url(url)
+        if parsed.get_backend_name() == "postgresql":
+            return await cls._open_postgresql(parsed)
+        engine = _sqlite_engine(parsed.render_as_string(hide_password=False))
         try:
             await asyncio.get_running_loop().run_in_executor(None, _migrate, engine)
         except BaseException:
             engine.dispose()
             raise
-        db = cls(engine, dialect=dialect, inline=inline)
+        db = cls(engine, dialect="sqlite", inline=inline)
         db._writer_task = asyncio.create_task(db._writer_loop(), name="store-writer")
-        if dialect == "sqlite":
-            db._checkpoint_task = asyncio.create_task(db._checkpoint_loop(), name="store-checkpoint")
+        db._checkpoint_task = asyncio.create_task(db._checkpoint_loop(), name="store-checkpoint")
+        return db
+
+    @classmethod
+    async def _open_postgresql(cls, url: URL) -> "Database":
+        shown = url.render_as_string(hide_password=True)
+        async_engine = create_async_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+        try:
+            async with async_engine.begin() as conn:
+                await conn.run_sync(_migrate_connection)
+        except StoreURLError:
+            await async_engine.dispose()
+            raise
+        except Exception as err:
+            await async_engine.dispose()
+            raise StoreURLError(f"cannot open the store at {shown}: {_one_line(err)}") from None
+        db = cls(async_engine.sync_engine, dialect="postgresql", async_engine=async_engine)
+        db._writer_task = asyncio.create_task(db._writer_loop(), name="store-writer")
         return db
 
     async def read(self, op: Op[T]) -> T:
         if self._closed:
             raise StoreClosed("store is closed")
+        if self.async_engine is not None:
+            async with self.async_engine.connect() as conn:
+                try:
+                    return await conn.run_sync(op)
+                finally:
+                    await conn.rollback()
         if self.inline:
             return self._run_read(op)
         return await asyncio.get_running_loop().run_in_executor(self._read_threads, self._run_read, op)
@@ -103,7 +159,10 @@ class Database:
         self._read_threads.shutdown(wait=True)
         if self._conn is not None:
             self._conn.close()
-        self.engine.dispose()
+        if self.async_engine is not None:
+            await self.async_engine.dispose()
+        else:
+            self.engine.dispose()
 
     # --- internals --------------------------------------------------------------------------
     def _run_read(self, op: Op[T]) -> T:
@@ -126,7 +185,9 @@ class Database:
             while self._pending:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 ops = [op for op, _ in batch]
-                if self.inline:
+                if self.async_engine is not None:
+                    outcomes = await self._run_batch_async(ops)
+                elif self.inline:
                     outcomes = self._run_batch(ops)
                     await asyncio.sleep(0)  # let the replies go out before the next batch
                 else:
@@ -169,6 +230,23 @@ class Database:
                 return [self._run_single(ops[0])]
         return [self._run_single(op) for op in ops]
 
+    async def _run_batch_async(self, ops: list[Op[Any]]) -> list[tuple[bool, Any]]:
+        assert self.async_engine is not None
+        try:
+            async with self.async_engine.begin() as conn:
+                return await conn.run_sync(lambda sync: [(True, op(sync)) for op in ops])
+        except Exception as err:
+            if len(ops) == 1:
+                return [(False, err)]
+        outcomes: list[tuple[bool, Any]] = []
+        for op in ops:
+            try:
+                async with self.async_engine.begin() as conn:
+                    outcomes.append((True, await conn.run_sync(op)))
+            except Exception as err:  # handed to the caller's future
+                outcomes.append((False, err))
+        return outcomes
+
     def _run_single(self, op: Op[Any]) -> tuple[bool, Any]:
         try:
             with self._transaction() as conn:
@@ -178,10 +256,19 @@ class Database:
 
 
 def _migrate(engine: Engine) -> None:
+    with engine.begin() as conn:
+        _migrate_connection(conn)
+
+
+def _migrate_connection(conn: Connection) -> None:
     from colonies.node.store.migrations import migrate
 
-    with engine.begin() as conn:
-        migrate(conn)
+    migrate(conn)
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 class _Borrowed:

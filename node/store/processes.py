@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import msgspec
-from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from colonies import models
@@ -17,6 +17,8 @@ from colonies.timefmt import format_ns
 
 P = processes.c
 NS = 1_000_000_000
+# in SQL: a BIGINT, so that seconds (INTEGER columns) × NS is computed in 64 bits on PostgreSQL
+NS_SQL = literal(NS, BigInteger)
 
 _json = msgspec.json.Encoder()
 
@@ -163,7 +165,7 @@ _claim = Prepared(
         assignedexecutorid=bindparam("b_executorid"),
         starttime=bindparam("b_now"),
         endtime=0,
-        execdeadline=case((P.maxexectime > 0, bindparam("b_now") + P.maxexectime * NS), else_=0),
+        execdeadline=case((P.maxexectime > 0, bindparam("b_now", type_=BigInteger) + P.maxexectime * NS_SQL), else_=0),
     )
     .returning(*processes.c)
 )
@@ -267,7 +269,7 @@ def release(conn: Connection, *, processid: str, now: int, count_retry: bool) ->
         "assignedexecutorid": "",
         "endtime": now,
         "execdeadline": 0,
-        "waitdeadline": case((P.maxwaittime > 0, now + P.maxwaittime * NS), else_=0),
+        "waitdeadline": case((P.maxwaittime > 0, literal(now, BigInteger) + P.maxwaittime * NS_SQL), else_=0),
     }
     if count_retry:
         values["retries"] = P.retries + 1
