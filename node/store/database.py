@@ -44,12 +44,11 @@ def parse_store_url(url: str) -> URL:
     connection), or `postgresql://…` / `postgresql+asyncpg://…` (asyncpg)."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise StoreURLError(f"invalid store URL {_redacted(url)!r}: use sqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE") from None
-    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
-    if backend == "sqlite" and driver in ("pysqlite", "aiosqlite"):
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"):
         return parsed.set(drivername="sqlite")
-    if backend == "postgresql" and driver in ("psycopg2", "asyncpg"):  # psycopg2 is what a bare postgresql:// names
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+asyncpg"):
         return parsed.set(drivername="postgresql+asyncpg")
     raise StoreURLError(f"unsupported store URL {parsed.render_as_string(hide_password=True)!r}: use sqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE")
 
@@ -106,10 +105,12 @@ class Database:
     async def _open_postgresql(cls, url: URL) -> "Database":
         shown = url.render_as_string(hide_password=True)
         async_engine = create_async_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+        from colonies.node.store.migrations import SchemaTooNew
+
         try:
             async with async_engine.begin() as conn:
                 await conn.run_sync(_migrate_connection)
-        except StoreURLError:
+        except (StoreURLError, SchemaTooNew):
             await async_engine.dispose()
             raise
         except Exception as err:

@@ -73,3 +73,39 @@ async def test_a_version_2_store_gains_the_ipfs_columns_and_keeps_its_files(tmp_
     [file] = await db.read(lambda conn: cfs.get_file(conn, "c", "f1", "", "", True))
     assert file.ref is not None and file.ref.ipfsobject is None and file.ref.s3object.object == "obj"
     await db.close()
+
+
+async def test_an_unreachable_postgresql_is_a_one_line_error_without_the_password(postgres) -> None:
+    from colonies.node.store.database import StoreURLError
+
+    closed_port = postgres.port + 1 if postgres.port < 65535 else postgres.port - 1
+    with pytest.raises(StoreURLError) as err:
+        await Database.open(f"postgresql+asyncpg://postgres:s3cret@127.0.0.1:{closed_port}/nothing")
+    assert "s3cret" not in str(err.value) and "***" in str(err.value) and "\n" not in str(err.value)
+
+
+async def test_a_postgresql_store_computes_deadlines_in_64_bits_and_refuses_a_newer_schema(postgres) -> None:
+    from colonies.node.store import processes as pq
+    from sqlalchemy import select
+
+    url = postgres.new_database()
+    db = await Database.open(url)
+    try:
+        # seconds × 10⁹ overflows a 32-bit INTEGER from 3 s on: the release must still work
+        now = 1_796_142_912_834_964_757
+        await db.write(lambda conn: conn.execute(pq.processes.insert().values(
+            processid="p" * 64, colonyname="c", executortype="t", funcname="f", label="", state=1, isassigned=True,
+            waitforparents=False, prioritytime=0, submissiontime=0, starttime=0, endtime=0, waitdeadline=0, execdeadline=0,
+            retries=0, maxretries=0, maxexectime=60, maxwaittime=3600, initiatorid="", initiatorname="", assignedexecutorid="e",
+            executornames="[]", locationname="", cpu=0, mem=0, processgraphid="", parents="[]", children="[]",
+            hasattributes=False, spec="{}", input="[]", output="[]", errors="[]",
+        )))
+        released = await db.write(lambda conn: pq.release(conn, processid="p" * 64, now=now, count_retry=False))
+        assert released is not None
+        deadline = await db.read(lambda conn: conn.execute(select(pq.processes.c.waitdeadline)).scalar())
+        assert deadline == now + 3600 * 1_000_000_000
+        await db.write(lambda conn: facts.set_fact(conn, "schema_version", "999"))
+    finally:
+        await db.close()
+    with pytest.raises(SchemaTooNew):
+        await Database.open(url)
