@@ -104,7 +104,9 @@ class Database:
     @classmethod
     async def _open_postgresql(cls, url: URL) -> "Database":
         shown = url.render_as_string(hide_password=True)
-        async_engine = create_async_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+        # no ping per checkout (a round trip per read and per write batch, ~17 % of the drain rate):
+        # a connection the server dropped fails its one operation and the pool is renewed
+        async_engine = create_async_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=False)
         from colonies.node.store.migrations import SchemaTooNew
 
         try:
