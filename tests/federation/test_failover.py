@@ -34,15 +34,15 @@ def dev_federation_node(tmp_path: Path, name: str, port: int, peers: list[int], 
     return running
 
 
-def spawn_dev_node(tmp_path: Path, port: int, peers: list[int], name: str = "spawned") -> subprocess.Popen[bytes]:
-    """A dev federation node in its own process (so that it can be stopped, killed, restarted)."""
-    command = [
-        sys.executable, "-m", "colonies.cli", "dev",
-        "--port", str(port),
-        "--data-dir", str(tmp_path / name),
-        "--peers", ",".join(f"http://127.0.0.1:{p}" for p in peers),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def spawn_dev_node(
+    tmp_path: Path, port: int, peers: list[int], name: str = "spawned", env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """A dev node in its own process (so that it can be stopped, killed, restarted): a federation
+    node with `peers`, a lone node without."""
+    command = [sys.executable, "-m", "colonies.cli", "dev", "--port", str(port), "--data-dir", str(tmp_path / name)]
+    if peers:
+        command += ["--peers", ",".join(f"http://127.0.0.1:{p}" for p in peers)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
