@@ -162,8 +162,13 @@ class Receiver:
             return True
         pid = record.process.processid
         asking = self._asking.get(pid)
-        if asking is not None and await asyncio.shield(asking) is False:
-            return False  # revoked (and dropped) while its start was asked for ahead
+        if asking is not None:
+            try:
+                answer = await asyncio.shield(asking)
+            except Exception:  # the ahead request broke: ask below as if there had been none
+                answer = None
+            if answer is False:
+                return False  # revoked (and dropped) while its start was asked for ahead
         arrived = self._granted.pop(pid, None)
         if arrived is not None and time.monotonic() - arrived < GRANT_WINDOW:
             return True  # granted with its forward or ahead of this claim, and starting soon after
