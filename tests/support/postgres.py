@@ -68,15 +68,26 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_cluster() -> PostgresCluster:
+def server_bindir() -> Path | None:
+    """Where initdb and pg_ctl are: `pg_config --bindir`, else the newest /usr/lib/postgresql/*/bin
+    (the same search as .ci/run)."""
     pg_config = shutil.which("pg_config")
-    if pg_config is None:
-        _unavailable("pg_config not found (Debian package postgresql)")
+    if pg_config is not None:
+        found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        bindir = Path(found.stdout.strip())
+        if found.returncode == 0 and (bindir / "initdb").exists():
+            return bindir
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    return candidates[-1].parent if candidates else None
+
+
+def start_cluster() -> PostgresCluster:
+    bindir = server_bindir()
+    if bindir is None:
+        _unavailable("PostgreSQL's initdb not found (pg_config --bindir, /usr/lib/postgresql/*/bin): install the Debian package postgresql")
     if os.geteuid() != 0 or shutil.which("runuser") is None:
-        _unavailable("a throwaway cluster runs as the postgres user: needs root and runuser")
-    bindir = Path(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True).stdout.strip())
-    if not (bindir / "initdb").exists():
-        _unavailable(f"no initdb in {bindir} (Debian package postgresql)")
+        _unavailable("a throwaway PostgreSQL cluster runs as the postgres user: needs root and runuser")
+    assert bindir is not None
     root = Path(tempfile.mkdtemp(prefix="colonies-pg-"))
     data, sockets = root / "data", root / "sockets"
     sockets.mkdir()
