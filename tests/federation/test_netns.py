@@ -121,16 +121,7 @@ def test_work_is_forwarded_between_nodes_in_separate_network_namespaces(namespac
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT,
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            probe = subprocess.run(
-                ["ip", "netns", "exec", ns_b, sys.executable, "-c", f"import urllib.request; urllib.request.urlopen('http://{host_b}:50080/health', timeout=1)"],
-                capture_output=True, timeout=30,
-            )
-            if probe.returncode == 0:
-                break
-            assert node_b.poll() is None, node_b.stdout.read().decode() if node_b.stdout else ""
-            time.sleep(0.2)
+        wait_healthy_in(ns_b, f"http://{host_b}:50080", node_b)
         scenario = subprocess.run(
             ["ip", "netns", "exec", ns_a, sys.executable, str(SCENARIO), host_a, f"http://{host_b}:50080", server_prvkey, authority],
             capture_output=True, timeout=120, cwd=ROOT,

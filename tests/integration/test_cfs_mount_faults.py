@@ -57,6 +57,29 @@ async def run_and_kill_mid_fetch(executor: Executor, colony: str, reader: IpfsTe
     await asyncio.wait_for(run, 120)
 
 
+def big_input(tmp_path: Path, seed: int) -> tuple[Path, str]:
+    """A directory holding big.bin (seeded); the directory and the file's SHA-256."""
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    data = seeded_bytes(SIZE, seed=seed)
+    (inputs / "big.bin").write_bytes(data)
+    return inputs, hashlib.sha256(data).hexdigest()
+
+
+async def mount_while_killing(sdk: AsyncClient, colony: Any, worker: Any, store: StorageStore, root: Path, label: str, reader: IpfsTestNode, provider: IpfsTestNode) -> tuple[Any, dict[str, str]]:
+    """Submit a process mounting `label`, run it with `store` while `provider` is killed mid-fetch;
+    the process as it ended and the SHA-256 the function read."""
+    executor = Executor(colony.url, colony.name, worker.prvkey, worker.name, "mounts", store=store, fs_dir=root)
+    seen: dict[str, str] = {}
+    digest_function(executor, root, seen)
+    process = await sdk.submit(mounting(colony.name, label))
+    try:
+        await run_and_kill_mid_fetch(executor, colony.name, reader, provider)
+    finally:
+        await executor.client.aclose()
+    return await sdk.get_process(process), seen
+
+
 def digest_function(executor: Executor, root: Path, seen: dict[str, str]) -> None:
     @executor.register_function("digest")
     def digest() -> str:
@@ -71,11 +94,7 @@ async def test_a_mount_goes_on_from_a_second_provider_when_the_first_is_killed_m
     first, second = ipfs_nodes.start("first"), ipfs_nodes.start("second")
     reader = ipfs_nodes.start("reader")
     user, worker = colony.add_user(), colony.add_executor(executortype="mounts")
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
-    data = seeded_bytes(SIZE, seed=41)
-    (inputs / "big.bin").write_bytes(data)
-    sha = hashlib.sha256(data).hexdigest()
+    inputs, sha = big_input(tmp_path, seed=41)
 
     async with AsyncClient(colony.url, user.prvkey) as sdk, IpfsStorage(first.config()) as at_first, IpfsStorage(second.config()) as at_second:
         await SyncEngine(NodeRemote(sdk, colony.name), StorageStore(ipfs=at_first, put_to="ipfs")).sync(inputs, "/in", keeplocal=True)
@@ -86,18 +105,9 @@ async def test_a_mount_goes_on_from_a_second_provider_when_the_first_is_killed_m
         async def found_elsewhere(cid: str) -> list[str]:
             return [f"{a}/p2p/{second.peer_id}" for a in second.swarm_addrs]
 
-        root = tmp_path / "root"
-        seen: dict[str, str] = {}
         async with IpfsStorage(reader.config(timeout=3)) as at_reader:
             store = StorageStore(ipfs=at_reader, more_providers=found_elsewhere)
-            executor = Executor(colony.url, colony.name, worker.prvkey, worker.name, "mounts", store=store, fs_dir=root)
-            digest_function(executor, root, seen)
-            process = await sdk.submit(mounting(colony.name, "/in"))
-            try:
-                await run_and_kill_mid_fetch(executor, colony.name, reader, first)
-            finally:
-                await executor.client.aclose()
-        done = await sdk.get_process(process)
+            done, seen = await mount_while_killing(sdk, colony, worker, store, tmp_path / "root", "/in", reader, first)
         assert done.state == SUCCESS, done.errors
         assert done.output == [sha] and seen == {"big.bin": sha}
 
@@ -105,27 +115,14 @@ async def test_a_mount_goes_on_from_a_second_provider_when_the_first_is_killed_m
 async def test_a_mount_reads_the_s3_copy_when_its_only_ipfs_holder_is_killed_mid_fetch(ipfs_nodes, colony, s3_server, tmp_path: Path) -> None:
     holder, reader = ipfs_nodes.start("holder"), ipfs_nodes.start("reader")
     user, worker = colony.add_user(), colony.add_executor(executortype="mounts")
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
-    data = seeded_bytes(SIZE, seed=43)
-    (inputs / "big.bin").write_bytes(data)
-    sha = hashlib.sha256(data).hexdigest()
+    inputs, sha = big_input(tmp_path, seed=43)
 
     async with AsyncClient(colony.url, user.prvkey) as sdk, IpfsStorage(holder.config()) as at_holder, S3Storage(s3_server) as s3:
         await SyncEngine(NodeRemote(sdk, colony.name), DualHomedUpload(s3, ipfs=at_holder)).sync(inputs, "/dual", keeplocal=True)
         (stored,) = await sdk.get_file(colony.name, label="/dual", name="big.bin")
         assert stored.ref.s3object.object and stored.ref.ipfsobject is not None and stored.ref.ipfsobject.cid
 
-        root = tmp_path / "root"
-        seen: dict[str, str] = {}
         async with IpfsStorage(reader.config(timeout=3)) as at_reader:
-            executor = Executor(colony.url, colony.name, worker.prvkey, worker.name, "mounts", store=StorageStore(s3, ipfs=at_reader), fs_dir=root)
-            digest_function(executor, root, seen)
-            process = await sdk.submit(mounting(colony.name, "/dual"))
-            try:
-                await run_and_kill_mid_fetch(executor, colony.name, reader, holder)
-            finally:
-                await executor.client.aclose()
-        done = await sdk.get_process(process)
+            done, seen = await mount_while_killing(sdk, colony, worker, StorageStore(s3, ipfs=at_reader), tmp_path / "root", "/dual", reader, holder)
         assert done.state == SUCCESS, done.errors
         assert done.output == [sha] and seen == {"big.bin": sha}
