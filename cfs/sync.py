@@ -41,6 +41,7 @@ from colonies.cfs.localfs import (
     write_marker,
 )
 from colonies.cfs.storage.base import EMPTY_SHA256, FileStamp
+from colonies.oneline import one_line
 
 log = logging.getLogger(__name__)
 
@@ -450,10 +451,6 @@ def _check_direction(direction: str) -> None:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
 
 
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
-
-
 async def _explained(what: str, pending: Awaitable[T]) -> T:
     """`pending`'s result; any failure becomes a SyncError saying what failed and why."""
     try:
@@ -461,7 +458,7 @@ async def _explained(what: str, pending: Awaitable[T]) -> T:
     except SyncError:
         raise
     except Exception as error:
-        raise SyncError(f"{what} failed: {_one_line(error)}") from error
+        raise SyncError(f"{what} failed: {one_line(error)}") from error
 
 
 async def _bounded(

@@ -24,6 +24,7 @@ from rich.text import Text
 
 from . import output
 from .node import HELP, UrlOption, _url, show
+from colonies.oneline import one_line
 
 T = TypeVar("T")
 
@@ -65,10 +66,6 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(code=1)
 
 
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split()) or type(err).__name__
-
-
 def _identity(url: str, prvkey: str, colony: str) -> Identity:
     if not prvkey:
         _fail("a member's key is needed: --prvkey or COLONIES_PRVKEY")
@@ -90,11 +87,11 @@ def _run(work: Awaitable[T]) -> T:
     except RPCError as err:
         _fail(f"{err.status}: {' '.join(err.message.split())}")
     except (StorageError, SyncError, _NotFound) as err:
-        _fail(_one_line(err))
+        _fail(one_line(err))
     except (OSError, aiohttp.ClientError, asyncio.TimeoutError) as err:
-        _fail(f"cannot reach the node: {_one_line(err)}")
+        _fail(f"cannot reach the node: {one_line(err)}")
     except ValueError as err:  # S3 settings (AWS_S3_ENDPOINT missing or malformed)
-        _fail(_one_line(err))
+        _fail(one_line(err))
 
 
 def _s3_config() -> Any:
@@ -103,7 +100,7 @@ def _s3_config() -> Any:
     try:
         return S3Config.from_env(os.environ)
     except ValueError as err:
-        _fail(_one_line(err))
+        _fail(one_line(err))
 
 
 @contextlib.asynccontextmanager

@@ -33,6 +33,12 @@ class ChecksumMismatch(StorageError):
     """The bytes read do not have the expected SHA-256; nothing was kept."""
 
 
+def check_sha256(expected: str, got: str, what: str) -> None:
+    """Refuse bytes whose SHA-256 (`got`, lowercase hex) is not the one expected."""
+    if got != expected.lower():
+        raise ChecksumMismatch(f"checksum mismatch for {what}: expected sha256 {expected.lower()}, got {got}")
+
+
 class ObjectMissing(StorageError):
     """The object (or its bucket) does not exist."""
 

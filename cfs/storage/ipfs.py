@@ -32,8 +32,10 @@ from ipfshttpclient import exceptions as ipfs_errors
 
 from colonies.cfs.ipfs.addrs import parse_tcp, peer_of
 
+from colonies.oneline import one_line
+
 from .atomic import AtomicFile
-from .base import EMPTY_SHA256, ChecksumMismatch, FileStamp, ObjectRef, PooledBackend, StorageError
+from .base import EMPTY_SHA256, FileStamp, ObjectRef, PooledBackend, StorageError, check_sha256
 from .streams import HashingWriter, Stopped
 
 T = TypeVar("T")
@@ -89,16 +91,6 @@ class IpfsPeer:
     @property
     def multiaddr(self) -> str:
         return f"{self.address}/p2p/{self.peer_id}"
-
-
-def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split()) or type(err).__name__
-    return text if len(text) <= 240 else text[:237] + "..."
-
-
-def _check(expected: str, got: str, what: str) -> None:
-    if got != expected.lower():
-        raise ChecksumMismatch(f"checksum mismatch for {what}: expected sha256 {expected.lower()}, got {got}")
 
 
 class _Job:
@@ -296,17 +288,17 @@ class IpfsStorage(PooledBackend):
         except (StorageError, Stopped):
             raise
         except ipfs_errors.ErrorResponse as err:
-            self._raise(action, err, f"IPFS at {self.config.api} failed to {action}: {_one_line(err)}")
+            self._raise(action, err, f"IPFS at {self.config.api} failed to {action}: {one_line(err, 240)}")
         except ipfs_errors.TimeoutError as err:
             self._raise(action, err, f"IPFS at {self.config.api} timed out during {action}")
         except ipfs_errors.ConnectionError as err:
-            self._raise(action, err, f"IPFS at {self.config.api} unreachable: {_one_line(err.original or err)}")
+            self._raise(action, err, f"IPFS at {self.config.api} unreachable: {one_line(err.original or err, 240)}")
         except (requests.exceptions.Timeout, urllib3.exceptions.ReadTimeoutError) as err:
             self._raise(action, err, f"IPFS at {self.config.api} timed out during {action}")
         except (ipfs_errors.Error, requests.RequestException, urllib3.exceptions.HTTPError) as err:
-            self._raise(action, err, f"IPFS at {self.config.api} failed to {action}: {_one_line(err)}")
+            self._raise(action, err, f"IPFS at {self.config.api} failed to {action}: {one_line(err, 240)}")
         except (OSError, ValueError) as err:
-            self._raise(action, err, f"cannot {action}: {_one_line(err)}")
+            self._raise(action, err, f"cannot {action}: {one_line(err, 240)}")
 
     @staticmethod
     def _raise(action: str, err: BaseException, message: str) -> NoReturn:
@@ -333,7 +325,7 @@ class IpfsStorage(PooledBackend):
         try:
             raw = open(path, "rb")
         except OSError as err:
-            raise StorageError(f"cannot upload {path}: {_one_line(err)}") from err
+            raise StorageError(f"cannot upload {path}: {one_line(err, 240)}") from err
         with raw:
             before = os.fstat(raw.fileno())
             if before.st_size == 0:
@@ -380,7 +372,7 @@ class IpfsStorage(PooledBackend):
         try:
             if ref.is_empty:
                 with job.opening(), AtomicFile(dest) as empty:
-                    _check(sha256, EMPTY_SHA256, "zero-byte file")
+                    check_sha256(sha256, EMPTY_SHA256, "zero-byte file")
                     empty.commit()
                 return
             cid = self._cid_of(ref)
@@ -394,18 +386,18 @@ class IpfsStorage(PooledBackend):
                     return HashingWriter(opened[0].file, job.stop)
 
                 written = self._download(job, cid, sink)
-                _check(sha256, written.hexdigest(), f"IPFS object {cid}")
+                check_sha256(sha256, written.hexdigest(), f"IPFS object {cid}")
                 opened[0].commit()
         except OSError as err:
-            raise StorageError(f"cannot write {dest}: {_one_line(err)}") from err
+            raise StorageError(f"cannot write {dest}: {one_line(err, 240)}") from err
 
     def _get_bytes(self, job: _Job, ref: ObjectRef, sha256: str) -> bytes:
         if ref.is_empty:
-            _check(sha256, EMPTY_SHA256, "zero-byte file")
+            check_sha256(sha256, EMPTY_SHA256, "zero-byte file")
             return b""
         cid = self._cid_of(ref)
         sink = self._download(job, cid, lambda: HashingWriter(None, job.stop))
-        _check(sha256, sink.hexdigest(), f"IPFS object {cid}")
+        check_sha256(sha256, sink.hexdigest(), f"IPFS object {cid}")
         return sink.getvalue()
 
     def _stat(self, job: _Job, ref: ObjectRef) -> int | None:

@@ -26,8 +26,10 @@ from botocore.config import Config
 from s3transfer.exceptions import RetriesExceededError
 from s3transfer.manager import TransferConfig, TransferManager
 
+from colonies.oneline import one_line
+
 from .atomic import AtomicFile
-from .base import EMPTY_SHA256, ChecksumMismatch, FileStamp, ObjectMissing, ObjectRef, PooledBackend, StorageError, new_object_key
+from .base import EMPTY_SHA256, FileStamp, ObjectMissing, ObjectRef, PooledBackend, StorageError, check_sha256, new_object_key
 from .config import S3Config
 from .streams import HashingReader, HashingWriter
 
@@ -41,16 +43,6 @@ _MISSING = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
 
 def _code(err: boto_errors.ClientError) -> str:
     return str(err.response.get("Error", {}).get("Code", ""))
-
-
-def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split()) or type(err).__name__
-    return text if len(text) <= 240 else text[:237] + "..."
-
-
-def _check(expected: str, got: str, what: str) -> None:
-    if got != expected.lower():
-        raise ChecksumMismatch(f"checksum mismatch for {what}: expected sha256 {expected.lower()}, got {got}")
 
 
 class S3Storage(PooledBackend):
@@ -182,14 +174,14 @@ class S3Storage(PooledBackend):
             code = _code(err)
             if code in _MISSING:
                 raise ObjectMissing(f"S3 object {where} not found at {ep}") from err
-            raise StorageError(f"S3 at {ep} refused to {action} {where}: {code or _one_line(err)}") from err
+            raise StorageError(f"S3 at {ep} refused to {action} {where}: {code or one_line(err, 240)}") from err
         if isinstance(err, (boto_errors.ConnectionError, boto_errors.ConnectTimeoutError)):
-            raise StorageError(f"S3 at {ep} unreachable: {_one_line(err)}") from err
+            raise StorageError(f"S3 at {ep} unreachable: {one_line(err, 240)}") from err
         if isinstance(err, boto_errors.ReadTimeoutError):
             raise StorageError(f"S3 at {ep} timed out during {action} {where}") from err
         if isinstance(err, boto_errors.BotoCoreError):
-            raise StorageError(f"S3 at {ep} failed to {action} {where}: {_one_line(err)}") from err
-        raise StorageError(f"cannot {action} {where}: {_one_line(err)}") from err
+            raise StorageError(f"S3 at {ep} failed to {action} {where}: {one_line(err, 240)}") from err
+        raise StorageError(f"cannot {action} {where}: {one_line(err, 240)}") from err
 
     # --- blocking operations (worker threads) ----------------------------------------------------
 
@@ -323,15 +315,15 @@ class S3Storage(PooledBackend):
             with AtomicFile(dest) as out:
                 sink = HashingWriter(out.file, stop)
                 self._download(stop, ref, sink)
-                _check(sha256, sink.hexdigest(), self._describe(ref))
+                check_sha256(sha256, sink.hexdigest(), self._describe(ref))
                 out.commit()
         except OSError as err:
-            raise StorageError(f"cannot write {dest}: {_one_line(err)}") from err
+            raise StorageError(f"cannot write {dest}: {one_line(err, 240)}") from err
 
     def _get_bytes(self, stop: threading.Event, ref: ObjectRef, sha256: str) -> bytes:
         sink = HashingWriter(None, stop)
         self._download(stop, ref, sink)
-        _check(sha256, sink.hexdigest(), self._describe(ref))
+        check_sha256(sha256, sink.hexdigest(), self._describe(ref))
         return sink.getvalue()
 
     def _describe(self, ref: ObjectRef) -> str:

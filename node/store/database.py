@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from colonies.oneline import one_line
 
 
 T = TypeVar("T")
@@ -117,7 +118,7 @@ class Database:
             raise
         except Exception as err:
             await async_engine.dispose()
-            raise StoreURLError(f"cannot open the store at {shown}: {_one_line(err)}") from None
+            raise StoreURLError(f"cannot open the store at {shown}: {one_line(err, 300)}") from None
         db = cls(async_engine.sync_engine, dialect="postgresql", async_engine=async_engine)
         db._writer_task = asyncio.create_task(db._writer_loop(), name="store-writer")
         return db
@@ -267,11 +268,6 @@ def _migrate_connection(conn: Connection) -> None:
     from colonies.node.store.migrations import migrate
 
     migrate(conn)
-
-
-def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split()) or type(err).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
 
 
 class _Borrowed:
