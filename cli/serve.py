@@ -16,7 +16,6 @@ class ServedNode(Protocol):
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
-    async def bootstrap_dev(self) -> None: ...
 
 
 NodeFactory = Callable[[NodeConfig], ServedNode]
@@ -53,14 +52,12 @@ async def serve(
     stop: asyncio.Event | None = None,
     node_factory: NodeFactory | None = None,
 ) -> None:
-    """Start the node (bootstrap the dev identities if config.dev), announce, wait for `stop`."""
+    """Start the node (a dev node makes its dev identities before it listens), announce, wait for `stop`."""
     stop = stop if stop is not None else asyncio.Event()
     node = (node_factory or _default_factory)(config)
     with stop_on_signals(stop):
         await node.start()
         try:
-            if config.dev:
-                await node.bootstrap_dev()
             on_ready(node)
             await _until_stopped(stop, node)
         finally:

@@ -53,6 +53,8 @@ class Node:
             await db.write(lambda conn: dq.set_fact(conn, "server_id", server_id))
             core.directory.server_id = server_id
         self.core = core
+        if config.dev:
+            await self.bootstrap_dev()  # before the socket opens: a client that sees /health finds the colony
 
         try:
             if config.cfs_storage not in ("s3", "ipfs"):

@@ -224,15 +224,12 @@ class FakeNode:
         if self.stop_after_start:
             asyncio.get_running_loop().call_later(0.05, signal.raise_signal, signal.SIGTERM)
 
-    async def bootstrap_dev(self) -> None:
-        self.calls.append("bootstrap_dev")
-
     async def stop(self) -> None:
         self.calls.append("stop")
 
 
 @pytest.mark.parametrize("is_dev", [True, False])
-async def test_serve_starts_bootstraps_announces_and_stops(is_dev: bool) -> None:
+async def test_serve_starts_announces_and_stops(is_dev: bool) -> None:
     nodes: list[FakeNode] = []
     stop = asyncio.Event()
 
@@ -245,8 +242,7 @@ async def test_serve_starts_bootstraps_announces_and_stops(is_dev: bool) -> None
         stop.set()
 
     await serve_mod.serve(NodeConfig(dev=is_dev), on_ready, stop=stop, node_factory=factory)
-    expected = ["start", "bootstrap_dev", "ready", "stop"] if is_dev else ["start", "ready", "stop"]
-    assert nodes[0].calls == expected
+    assert nodes[0].calls == ["start", "ready", "stop"]
 
 
 async def test_serve_stops_node_when_announcing_fails() -> None:
@@ -314,7 +310,7 @@ def test_cli_dev_prints_exports_and_removes_temp_dir(monkeypatch: pytest.MonkeyP
     assert result.exit_code == 0, result.output
     config = made[0].config
     assert config.dev and config.port == 0 and config.server_id == dev.SERVER_ID
-    assert made[0].calls == ["start", "bootstrap_dev", "stop"]
+    assert made[0].calls == ["start", "stop"]
     assert "export COLONIES_SERVER_PORT=4242" in result.output.splitlines()
     assert "ready" in result.output and "http://127.0.0.1:4242" in result.output
     assert not Path(config.data_dir).exists()
