@@ -123,7 +123,9 @@ class Database:
         db._writer_task = asyncio.create_task(db._writer_loop(), name="store-writer")
         return db
 
-    async def read(self, op: Op[T]) -> T:
+    async def read(self, op: Op[T], *, offloop: bool = False) -> T:
+        """Run a read. SQLite reads run inline on the loop unless `offloop`: a read that can scan
+        many rows (history, statistics, exports) runs on a reader thread with its own connection."""
         if self._closed:
             raise StoreClosed("store is closed")
         if self.async_engine is not None:
@@ -132,9 +134,9 @@ class Database:
                     return await conn.run_sync(op)
                 finally:
                     await conn.rollback()
-        if self.inline:
+        if self.inline and not offloop:
             return self._run_read(op)
-        return await asyncio.get_running_loop().run_in_executor(self._read_threads, self._run_read, op)
+        return await asyncio.get_running_loop().run_in_executor(self._read_threads, self._run_pooled_read, op)
 
     async def write(self, op: Op[T]) -> T:
         return await self.submit(op)
@@ -173,6 +175,10 @@ class Database:
         if self._conn is not None:
             with self._conn.begin():
                 return op(self._conn)
+        with self.engine.connect() as conn:
+            return op(conn)
+
+    def _run_pooled_read(self, op: Op[T]) -> T:
         with self.engine.connect() as conn:
             return op(conn)
 

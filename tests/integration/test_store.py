@@ -109,3 +109,18 @@ async def test_a_postgresql_store_computes_deadlines_in_64_bits_and_refuses_a_ne
         await db.close()
     with pytest.raises(SchemaTooNew):
         await Database.open(url)
+
+
+async def test_an_offloop_sqlite_read_runs_on_a_reader_thread_and_sees_committed_writes(tmp_path):
+    import threading
+
+    db = await Database.open(f"sqlite:///{tmp_path / 'colonies.db'}")
+    try:
+        await db.write(lambda conn: facts.set_fact(conn, "probe", "written"))
+        loop_thread = threading.get_ident()
+        seen = await db.read(lambda conn: (threading.get_ident(), facts.get_fact(conn, "probe")), offloop=True)
+        inline = await db.read(lambda conn: threading.get_ident())
+    finally:
+        await db.close()
+    assert seen[0] != loop_thread and seen[1] == "written"
+    assert inline == loop_thread
