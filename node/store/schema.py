@@ -21,8 +21,6 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-SCHEMA_VERSION = 3
-
 # key/value facts about this node's database (server id, schema version)
 server = Table(
     "server",

@@ -1,4 +1,4 @@
-"""The store on disk: what was acknowledged survives a restart, and versions are checked."""
+"""The store on disk: what was acknowledged survives a restart; PostgreSQL specifics."""
 from __future__ import annotations
 
 import pytest
@@ -7,8 +7,6 @@ from sqlalchemy import create_engine
 from colonies import crypto, dev
 from colonies.node.store import directory as facts
 from colonies.node.store.database import Database
-from colonies.node.store.migrations import SchemaTooNew
-from colonies.node.store.schema import SCHEMA_VERSION
 from tests.support.nodes import start_node
 from tests.support.rpc import call
 
@@ -31,50 +29,6 @@ def test_acknowledged_work_survives_a_node_restart(tmp_path):
         second.stop()
 
 
-async def test_a_store_from_a_newer_node_is_refused(tmp_path):
-    url = f"sqlite:///{tmp_path / 'colonies.db'}"
-    db = await Database.open(url)
-    await db.write(lambda conn: facts.set_fact(conn, "schema_version", "999"))
-    await db.close()
-    with pytest.raises(SchemaTooNew):
-        await Database.open(url)
-
-
-async def test_opening_records_the_schema_version(tmp_path):
-    url = f"sqlite:///{tmp_path / 'colonies.db'}"
-    db = await Database.open(url)
-    await db.close()
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        assert facts.get_fact(conn, "schema_version") == str(SCHEMA_VERSION)
-    engine.dispose()
-
-
-async def test_a_version_2_store_gains_the_ipfs_columns_and_keeps_its_files(tmp_path):
-    from sqlalchemy import text
-
-    url = f"sqlite:///{tmp_path / 'colonies.db'}"
-    db = await Database.open(url)
-    await db.close()
-    engine = create_engine(url)
-    with engine.begin() as conn:  # as a version 2 node left it: no ipfs columns, one file
-        conn.execute(text("DROP INDEX cfs_files_by_cid"))
-        conn.execute(text("ALTER TABLE cfs_files DROP COLUMN ipfs_providers"))
-        conn.execute(text("ALTER TABLE cfs_files DROP COLUMN ipfs_cid"))
-        conn.execute(text(
-            "INSERT INTO cfs_files VALUES ('f1', 'c', '/l', 'n', 3, 1, 'sum', 'SHA256', 's3', '', 0, 0, '', '', '', 'obj', 'b', 0)"
-        ))
-        facts.set_fact(conn, "schema_version", "2")
-    engine.dispose()
-
-    db = await Database.open(url)
-    from colonies.cfs import files as cfs
-
-    [file] = await db.read(lambda conn: cfs.get_file(conn, "c", "f1", "", "", True))
-    assert file.ref is not None and file.ref.ipfsobject is None and file.ref.s3object.object == "obj"
-    await db.close()
-
-
 async def test_an_unreachable_postgresql_is_a_one_line_error_without_the_password(postgres) -> None:
     from colonies.node.store.database import StoreURLError
 
@@ -84,7 +38,7 @@ async def test_an_unreachable_postgresql_is_a_one_line_error_without_the_passwor
     assert "s3cret" not in str(err.value) and "***" in str(err.value) and "\n" not in str(err.value)
 
 
-async def test_a_postgresql_store_computes_deadlines_in_64_bits_and_refuses_a_newer_schema(postgres) -> None:
+async def test_a_postgresql_store_computes_deadlines_in_64_bits(postgres) -> None:
     from colonies.node.store import processes as pq
     from sqlalchemy import select
 
@@ -104,11 +58,8 @@ async def test_a_postgresql_store_computes_deadlines_in_64_bits_and_refuses_a_ne
         assert released is not None
         deadline = await db.read(lambda conn: conn.execute(select(pq.processes.c.waitdeadline)).scalar())
         assert deadline == now + 3600 * 1_000_000_000
-        await db.write(lambda conn: facts.set_fact(conn, "schema_version", "999"))
     finally:
         await db.close()
-    with pytest.raises(SchemaTooNew):
-        await Database.open(url)
 
 
 async def test_an_offloop_sqlite_read_runs_on_a_reader_thread_and_sees_committed_writes(tmp_path):
