@@ -9,8 +9,9 @@ from colonies.node.store import workflows as wq
 
 async def statistics(core: NodeCore, colonyname: str | None) -> models.Statistics:
     """Counts for `colonyname`, or for every colony when None."""
-    counts = await core.db.read(lambda conn: pq.count_by_state(conn, colonyname))
-    graphs = await core.db.read(lambda conn: wq.count_by_state(conn, colonyname))
+    # counting reads every row of the colony: off the loop
+    counts = await core.db.read(lambda conn: pq.count_by_state(conn, colonyname), offloop=True)
+    graphs = await core.db.read(lambda conn: wq.count_by_state(conn, colonyname), offloop=True)
     if colonyname is None:
         executors = [e for name in core.directory.colonies for e in core.directory.executors_of(name)]
     else:

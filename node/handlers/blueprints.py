@@ -25,6 +25,7 @@ from colonies.blueprint_models import (
 )
 from colonies.node import blueprints
 from colonies.node.blueprints import Caller
+from colonies.node.handlers.limits import MAX_HISTORY, MAX_LIST
 from colonies.node.rpc import EMPTY, Call, not_found, require, rpc
 from colonies.node.store import blueprints as bq
 from colonies.node.validate import require_id, require_name
@@ -85,7 +86,7 @@ async def get_definition(call: Call, msg: GetBlueprintDefinitionMsg) -> Blueprin
 @rpc("getblueprintdefinitionsmsg", GetBlueprintDefinitionsMsg)
 async def get_definitions(call: Call, msg: GetBlueprintDefinitionsMsg) -> list[BlueprintDefinition]:
     _member_or_owner(call, msg.colonyname)
-    return await call.node.db.read(lambda conn: bq.list_definitions(conn, msg.colonyname))
+    return await call.node.db.read(lambda conn: bq.list_definitions(conn, msg.colonyname, limit=MAX_LIST))
 
 
 @rpc("removeblueprintdefinitionmsg", RemoveBlueprintDefinitionMsg)
@@ -121,7 +122,7 @@ async def get_blueprint(call: Call, msg: GetBlueprintMsg) -> Blueprint:
 async def get_blueprints(call: Call, msg: GetBlueprintsMsg) -> list[Blueprint]:
     _member_or_owner(call, msg.namespace)
     return await call.node.db.read(
-        lambda conn: bq.list_blueprints(conn, msg.namespace, kind=msg.kind, locationname=msg.locationname)
+        lambda conn: bq.list_blueprints(conn, msg.namespace, kind=msg.kind, locationname=msg.locationname, limit=MAX_LIST)
     )
 
 
@@ -148,7 +149,9 @@ async def get_history(call: Call, msg: GetBlueprintHistoryMsg) -> list[Blueprint
     if colonyname is None:
         raise not_found(f"Blueprint with id {msg.blueprintid} not found")
     _member_or_owner(call, colonyname)
-    return await call.node.db.read(lambda conn: bq.history_of(conn, msg.blueprintid, msg.limit))
+    # upstream's limit 0 means all: here at most the newest MAX_HISTORY
+    limit = msg.limit if 0 < msg.limit <= MAX_HISTORY else MAX_HISTORY
+    return await call.node.db.read(lambda conn: bq.history_of(conn, msg.blueprintid, limit))
 
 
 @rpc("updateblueprintstatusmsg", UpdateBlueprintStatusMsg)

@@ -33,11 +33,12 @@ T = TypeVar("T")
 STATUS = {"invalid": 400, "missing": 404, "failed": 500}
 
 
-async def _run(call: Call, colonyname: str | None, op: Callable[[Connection], T], *, write: bool = False) -> T:
-    """Authorise the caller as a member of the colony, run the CFS operation, map its errors."""
+async def _run(call: Call, colonyname: str | None, op: Callable[[Connection], T], *, write: bool = False, listing: bool = False) -> T:
+    """Authorise the caller as a member of the colony, run the CFS operation, map its errors.
+    A listing reads as many rows as the colony has files: off the event loop."""
     call.require_member(cfs.text(colonyname))
     try:
-        return await (call.node.db.write(op) if write else call.node.db.read(op))
+        return await (call.node.db.write(op) if write else call.node.db.read(op, offloop=listing))
     except cfs.CFSError as err:
         raise RPCError(STATUS[err.kind], err.message) from None
 
@@ -61,12 +62,12 @@ async def get_file(call: Call, msg: GetFileMsg) -> list[models.File]:
 
 @rpc("getfilesmsg", GetFilesMsg)
 async def get_files(call: Call, msg: GetFilesMsg) -> list[models.FileData | models.PlainFileData]:
-    return await _run(call, msg.colonyname, lambda conn: cfs.get_files(conn, cfs.text(msg.colonyname), cfs.text(msg.label)))
+    return await _run(call, msg.colonyname, lambda conn: cfs.get_files(conn, cfs.text(msg.colonyname), cfs.text(msg.label)), listing=True)
 
 
 @rpc("getfilelabelsmsg", GetFileLabelsMsg)
 async def get_file_labels(call: Call, msg: GetFileLabelsMsg) -> list[models.Label] | None:
-    return await _run(call, msg.colonyname, lambda conn: cfs.get_labels(conn, cfs.text(msg.colonyname), cfs.text(msg.name), msg.exact))
+    return await _run(call, msg.colonyname, lambda conn: cfs.get_labels(conn, cfs.text(msg.colonyname), cfs.text(msg.name), msg.exact), listing=True)
 
 
 @rpc("removefilemsg", RemoveFileMsg)
@@ -92,7 +93,7 @@ async def get_snapshot(call: Call, msg: GetSnapshotMsg) -> models.Snapshot:
 
 @rpc("getsnapshotsmsg", GetSnapshotsMsg)
 async def get_snapshots(call: Call, msg: GetSnapshotsMsg) -> list[models.Snapshot]:
-    return await _run(call, msg.colonyname, lambda conn: cfs.get_snapshots(conn, cfs.text(msg.colonyname)))
+    return await _run(call, msg.colonyname, lambda conn: cfs.get_snapshots(conn, cfs.text(msg.colonyname)), listing=True)
 
 
 @rpc("removesnapshotmsg", RemoveSnapshotMsg)
@@ -113,7 +114,7 @@ async def resolve_files(call: Call, msg: ResolveFilesMsg) -> list[models.Resolve
     t = cfs.text
     colony, offset, count = t(msg.colonyname), msg.offset, msg.count
     if msg.snapshotid:
-        found = await _run(call, colony, lambda conn: resolve.resolve_snapshot(conn, colony, t(msg.snapshotid), offset, count))
+        found = await _run(call, colony, lambda conn: resolve.resolve_snapshot(conn, colony, t(msg.snapshotid), offset, count), listing=True)
     else:
-        found = await _run(call, colony, lambda conn: resolve.resolve_label(conn, colony, t(msg.label), offset, count))
+        found = await _run(call, colony, lambda conn: resolve.resolve_label(conn, colony, t(msg.label), offset, count), listing=True)
     return await resolve.add_providers(found, call.node.cid_providers)

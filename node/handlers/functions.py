@@ -7,6 +7,7 @@ import msgspec
 
 from colonies import crypto, models
 from colonies.messages import AddFunctionMsg, GetFunctionsMsg, RemoveFunctionMsg
+from colonies.node.handlers.limits import MAX_LIST
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.store import directory as dq
 from colonies.node.validate import require_name
@@ -47,7 +48,7 @@ async def add_function(call: Call, msg: AddFunctionMsg) -> models.Function:
 @rpc("getfunctionsmsg", GetFunctionsMsg)
 async def get_functions(call: Call, msg: GetFunctionsMsg) -> list[models.Function]:
     call.require_member(msg.colonyname)
-    return await call.node.db.read(lambda conn: dq.list_functions(conn, msg.colonyname, msg.executorname))
+    return await call.node.db.read(lambda conn: dq.list_functions(conn, msg.colonyname, msg.executorname, MAX_LIST))
 
 
 @rpc("removefunctionmsg", RemoveFunctionMsg)

@@ -27,7 +27,8 @@ def _reply(call: Call, row: Row[Any], queuesize: int) -> models.Generator:
 
 
 async def _with_queue(call: Call, row: Row[Any]) -> models.Generator:
-    size = await call.node.db.read(lambda conn: gq.queue_size(conn, row.generatorid))
+    # counting a queue reads every queued argument
+    size = await call.node.db.read(lambda conn: gq.queue_size(conn, row.generatorid), offloop=True)
     return _reply(call, row, size)
 
 
@@ -93,7 +94,7 @@ async def get_generators(call: Call, msg: GetGeneratorsMsg) -> list[models.Gener
         rows = gq.list_for_colony(conn, msg.colonyname, msg.count)
         return rows, gq.queue_sizes(conn, [r.generatorid for r in rows])
 
-    rows, sizes = await call.node.db.read(read)
+    rows, sizes = await call.node.db.read(read, offloop=True)
     return [_reply(call, row, sizes.get(row.generatorid, 0)) for row in rows]
 
 

@@ -8,6 +8,7 @@ import msgspec
 
 from colonies import crypto, models
 from colonies.messages import AddLocationMsg, ColonyNameMsg, LocationNameMsg
+from colonies.node.handlers.limits import MAX_LIST
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.store import locations as lq
 from colonies.node.validate import require_id, require_name
@@ -41,7 +42,7 @@ async def add_location(call: Call, msg: AddLocationMsg) -> models.Location:
 @rpc("getlocationsmsg", ColonyNameMsg)
 async def get_locations(call: Call, msg: ColonyNameMsg) -> list[models.Location]:
     _member_or_owner(call, msg.colonyname)
-    return await call.node.db.read(lambda conn: lq.list_of(conn, msg.colonyname))
+    return await call.node.db.read(lambda conn: lq.list_of(conn, msg.colonyname, MAX_LIST))
 
 
 @rpc("getlocationmsg", LocationNameMsg)

@@ -21,6 +21,7 @@ from colonies.messages import (
     SubmitFuncSpecMsg,
 )
 from colonies.models import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING
+from colonies.node.handlers.limits import MAX_HISTORY, remove_in_batches_from
 from colonies.node.resources import UNLIMITED, QuantityError, cpu_millicores, mem_mebibytes
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.scheduler import Waiter
@@ -32,6 +33,9 @@ from colonies.node.validate import require_count
 from colonies.wire import RPCError
 
 MAX_COUNT = 100
+# what removeallprocessesmsg with state -1 removes: all but RUNNING
+REMOVABLE = (WAITING, SUCCESS, FAILED, CANCELLED)
+MIN_PRIORITYTIME = -(2**63)
 NO_PROCESS = "No process available for assignment"
 
 _json = msgspec.json.Encoder()
@@ -281,6 +285,8 @@ async def get_processes(call: Call, msg: GetProcessesMsg) -> list[models.Process
     call.require_member(msg.colonyname)
     require_count(msg.count, MAX_COUNT)
     _require_state(msg.state)
+    # a filter may pass over many of the state's rows before it finds `count`
+    filtered = bool(msg.executortype or msg.label or msg.initiator)
     return await call.node.db.read(
         lambda conn: pq.list_processes(
             conn,
@@ -290,7 +296,8 @@ async def get_processes(call: Call, msg: GetProcessesMsg) -> list[models.Process
             executortype=msg.executortype,
             label=msg.label,
             initiatorname=msg.initiator,
-        )
+        ),
+        offloop=filtered,
     )
 
 
@@ -302,7 +309,10 @@ async def get_history(call: Call, msg: GetProcessHistMsg) -> list[models.Process
     require(msg.seconds >= 0, "Invalid seconds: must not be negative")
     since = call.now() - msg.seconds * 1_000_000_000
     return await call.node.db.read(
-        lambda conn: pq.history(conn, colonyname=msg.colonyname, executorid=msg.executorid, since_ns=since, state=msg.state)
+        lambda conn: pq.history(
+            conn, colonyname=msg.colonyname, executorid=msg.executorid, since_ns=since, state=msg.state, limit=MAX_HISTORY
+        ),
+        offloop=True,
     )
 
 
@@ -331,13 +341,24 @@ async def remove_process(call: Call, msg: ProcessIdMsg) -> dict[str, Any]:
     return EMPTY
 
 
+def states_to_remove(state: int, what: str) -> tuple[int, ...]:
+    """The states a remove-all message's `state` names (-1: every state but RUNNING)."""
+    if state == -1:
+        return REMOVABLE
+    if state not in REMOVABLE:
+        raise bad_request(f"Failed to remove {what}, state must be -1 (all but running), 0, 2, 3 or 4")
+    return (state,)
+
+
 @rpc("removeallprocessesmsg", RemoveAllProcessesMsg)
 async def remove_all_processes(call: Call, msg: RemoveAllProcessesMsg) -> dict[str, Any]:
     call.require_colony_owner(msg.colonyname)
-    if msg.state not in (-1, WAITING, SUCCESS, FAILED, CANCELLED):
-        raise bad_request("Failed to remove processes, state must be -1 (all but running), 0, 2, 3 or 4")
-    state = None if msg.state == -1 else msg.state
-    await call.node.db.write(lambda conn: pq.remove_all(conn, msg.colonyname, state))
+    for state in states_to_remove(msg.state, "processes"):
+        await remove_in_batches_from(
+            call.node.db,
+            lambda conn, after, limit, state=state: pq.remove_batch(conn, msg.colonyname, state, after=after, limit=limit),
+            MIN_PRIORITYTIME,
+        )
     return EMPTY
 
 

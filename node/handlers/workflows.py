@@ -13,8 +13,9 @@ from colonies.messages import (
     RemoveAllProcessGraphsMsg,
     SubmitWorkflowSpecMsg,
 )
-from colonies.models import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING
-from colonies.node.handlers.processes import MAX_COUNT, publish
+from colonies.models import RUNNING, WAITING
+from colonies.node.handlers.limits import remove_in_batches
+from colonies.node.handlers.processes import MAX_COUNT, publish, states_to_remove
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.store import processes as pq
 from colonies.node.store import workflows as wq
@@ -54,7 +55,8 @@ async def get_graphs(call: Call, msg: GetProcessGraphsMsg) -> list[models.Proces
     require_count(msg.count, MAX_COUNT)
     if msg.state not in models.PROCESS_STATES:
         raise bad_request(f"Invalid state {msg.state}: must be 0 to 4")
-    return await call.node.db.read(lambda conn: wq.list_graphs(conn, msg.colonyname, msg.state, msg.count))
+    # each graph comes with every member process
+    return await call.node.db.read(lambda conn: wq.list_graphs(conn, msg.colonyname, msg.state, msg.count), offloop=True)
 
 
 @rpc("removeprocessgraphmsg", ProcessGraphIdMsg)
@@ -77,10 +79,8 @@ async def remove_graph(call: Call, msg: ProcessGraphIdMsg) -> dict[str, Any]:
 @rpc("removeallprocessgraphsmsg", RemoveAllProcessGraphsMsg)
 async def remove_all_graphs(call: Call, msg: RemoveAllProcessGraphsMsg) -> dict[str, Any]:
     call.require_colony_owner(msg.colonyname)
-    if msg.state not in (-1, WAITING, SUCCESS, FAILED, CANCELLED):
-        raise bad_request("Failed to remove process graphs, state must be -1 (all but running), 0, 2, 3 or 4")
-    state = None if msg.state == -1 else msg.state
-    await call.node.db.write(lambda conn: wq.remove_all_graphs(conn, msg.colonyname, state))
+    for state in states_to_remove(msg.state, "process graphs"):
+        await remove_in_batches(call.node.db, lambda conn, limit, state=state: wq.remove_graphs_batch(conn, msg.colonyname, state, limit))
     return EMPTY
 
 

@@ -100,8 +100,8 @@ def definition_for_kind(conn: Connection, colonyname: str, kind: str) -> Bluepri
     return _definition.decode(row.document) if row is not None else None
 
 
-def list_definitions(conn: Connection, colonyname: str) -> list[BlueprintDefinition]:
-    rows = conn.execute(select(D.document).where(D.colonyname == colonyname).order_by(D.name))
+def list_definitions(conn: Connection, colonyname: str, *, limit: int | None = None) -> list[BlueprintDefinition]:
+    rows = conn.execute(select(D.document).where(D.colonyname == colonyname).order_by(D.name).limit(limit))
     return [_definition.decode(r.document) for r in rows]
 
 
@@ -145,13 +145,15 @@ def get_blueprint_by_id(conn: Connection, blueprintid: str) -> Blueprint | None:
     return _blueprint.decode(row.document) if row is not None else None
 
 
-def list_blueprints(conn: Connection, colonyname: str, *, kind: str = "", locationname: str = "") -> list[Blueprint]:
+def list_blueprints(
+    conn: Connection, colonyname: str, *, kind: str = "", locationname: str = "", limit: int | None = None
+) -> list[Blueprint]:
     query = select(B.document).where(B.colonyname == colonyname)
     if kind:
         query = query.where(B.kind == kind)
     if locationname:
         query = query.where(B.locationname == locationname)
-    return [_blueprint.decode(r.document) for r in conn.execute(query.order_by(B.name))]
+    return [_blueprint.decode(r.document) for r in conn.execute(query.order_by(B.name).limit(limit))]
 
 
 def count_blueprints(conn: Connection, colonyname: str, kind: str, locationname: str | None = None) -> int:

@@ -231,11 +231,12 @@ def get_function(conn: Connection, functionid: str) -> models.Function | None:
     return function_from_row(row) if row else None
 
 
-def list_functions(conn: Connection, colonyname: str, executorname: str) -> list[models.Function]:
+def list_functions(conn: Connection, colonyname: str, executorname: str, limit: int | None = None) -> list[models.Function]:
     query = select(functions).where(functions.c.colonyname == colonyname)
     if executorname:
         query = query.where(functions.c.executorname == executorname)
-    return [function_from_row(r) for r in conn.execute(query.order_by(functions.c.executorname, functions.c.funcname))]
+    query = query.order_by(functions.c.executorname, functions.c.funcname).limit(limit)
+    return [function_from_row(r) for r in conn.execute(query)]
 
 
 def remove_function(conn: Connection, functionid: str) -> int:

@@ -64,8 +64,8 @@ def get(conn: Connection, colonyname: str, name: str) -> models.Location | None:
     return _from_row(row) if row is not None else None
 
 
-def list_of(conn: Connection, colonyname: str) -> list[models.Location]:
-    rows = conn.execute(select(locations).where(L.colonyname == colonyname).order_by(L.name))
+def list_of(conn: Connection, colonyname: str, limit: int | None = None) -> list[models.Location]:
+    rows = conn.execute(select(locations).where(L.colonyname == colonyname).order_by(L.name).limit(limit))
     return [_from_row(r) for r in rows]
 
 

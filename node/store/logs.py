@@ -1,7 +1,7 @@
 """Process and executor logs."""
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
 from colonies import models
@@ -54,3 +54,9 @@ def search(conn: Connection, *, colonyname: str, text: str, since_ns: int, count
         .limit(count)
     )
     return _to_models(conn.execute(query).all())
+
+
+def remove_colony_batch(conn: Connection, colonyname: str, limit: int) -> int:
+    """Delete up to `limit` logs of the colony (colony removal); how many were deleted."""
+    ids = select(L.logid).where(L.colonyname == colonyname).limit(limit).scalar_subquery()
+    return conn.execute(delete(logs).where(L.logid.in_(ids))).rowcount

@@ -5,14 +5,14 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import msgspec
-from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, literal, or_, select, union_all, update
 from sqlalchemy.engine import Connection, Row
 
 from colonies import models
 from colonies.models import FAILED, RUNNING, WAITING
 from colonies.node.store.prepared import Prepared
 from colonies.node.store.sqlfuncs import text_contains
-from colonies.node.store.schema import assignable, attributes, functions, processes
+from colonies.node.store.schema import assignable, attributes, claim_conditioned, claim_open, claim_targeted, ended, functions, processes
 from colonies.timefmt import format_ns
 
 P = processes.c
@@ -131,7 +131,16 @@ def _set_attribute_state(conn: Connection, row: Mapping[str, Any] | Row[Any] | N
 
 
 # --- writes ---------------------------------------------------------------------------------
+def target_name(executornames: str) -> str:
+    """The one executor name a process is targeted at (its claim lane), else ""."""
+    if not executornames:
+        return ""
+    names = msgspec.json.decode(executornames)
+    return names[0] if isinstance(names, list) and len(names) == 1 and isinstance(names[0], str) else ""
+
+
 def insert_process(conn: Connection, row: dict[str, Any], attrs: Iterable[dict[str, Any]] = ()) -> ProcessRecord:
+    row.setdefault("targetname", target_name(row.get("executornames", "")))
     _insert_process.run(conn, row)
     attr_rows = list(attrs)
     if attr_rows:
@@ -139,17 +148,32 @@ def insert_process(conn: Connection, row: dict[str, Any], attrs: Iterable[dict[s
     return record_from_row(row, [attribute_from_row(a) for a in attr_rows])
 
 
+def _lane_head(lane: Any, *where: Any) -> Any:
+    """The first process in line in one claim lane (schema.py) that the executor can take."""
+    head = (
+        select(P.processid, P.prioritytime)
+        .where(P.colonyname == bindparam("b_colonyname"), P.executortype == bindparam("b_executortype"), lane, *where)
+        .order_by(P.prioritytime)
+        .limit(1)
+    )
+    return select(head.subquery())  # wrapped: SQLite takes no ORDER BY/LIMIT inside a UNION leg
+
+
+_fits = (
+    or_(P.locationname == "", P.locationname == bindparam("b_locationname")),
+    P.cpu <= bindparam("b_availablecpu"),
+    P.mem <= bindparam("b_availablemem"),
+)
+_lane_heads = union_all(
+    _lane_head(claim_open, P.locationname == ""),
+    _lane_head(claim_open, P.locationname == bindparam("b_locationname")),
+    _lane_head(claim_targeted, P.targetname == bindparam("b_executorname"), *_fits),
+    _lane_head(claim_conditioned, or_(P.executornames == "", text_contains(P.executornames, bindparam("b_quotedname"))), *_fits),
+).subquery()
+# the earliest of the lane heads, locked (PostgreSQL) so that a concurrent claimer skips it
 _claim_candidate = (
     select(P.processid)
-    .where(
-        P.colonyname == bindparam("b_colonyname"),
-        P.executortype == bindparam("b_executortype"),
-        assignable,
-        or_(P.executornames == "", text_contains(P.executornames, bindparam("b_quotedname"))),
-        or_(P.locationname == "", P.locationname == bindparam("b_locationname")),
-        P.cpu <= bindparam("b_availablecpu"),
-        P.mem <= bindparam("b_availablemem"),
-    )
+    .where(P.processid.in_(select(_lane_heads.c.processid)), P.state == WAITING)
     .order_by(P.prioritytime)
     .limit(1)
     .with_for_update(skip_locked=True)
@@ -189,6 +213,7 @@ def claim(
         {
             "b_colonyname": colonyname,
             "b_executortype": executortype,
+            "b_executorname": executorname,
             "b_quotedname": _json.encode(executorname).decode(),
             "b_locationname": locationname.lower(),
             "b_availablecpu": availablecpu,
@@ -303,25 +328,37 @@ def cancel(conn: Connection, *, processid: str, now: int) -> ProcessRecord | Non
 
 
 def remove(conn: Connection, processid: str) -> int:
+    return _remove_ids(conn, [processid])
+
+
+def _remove_ids(conn: Connection, ids: Sequence[str]) -> int:
+    """The processes with their attributes and channels."""
     from colonies.node.store import channels
 
-    channels.delete_for_processes(conn, [processid])
-    conn.execute(delete(attributes).where(attributes.c.targetid == processid))
-    return conn.execute(delete(processes).where(P.processid == processid)).rowcount
-
-
-def remove_all(conn: Connection, colonyname: str, state: int | None) -> int:
-    where = [P.colonyname == colonyname, P.processgraphid == ""]
-    if state is None:
-        where.append(P.state != RUNNING)
-    else:
-        where.append(P.state == state)
-    from colonies.node.store import channels
-
-    ids = select(P.processid).where(*where)
+    if not ids:
+        return 0
     channels.delete_for_processes(conn, ids)
     conn.execute(delete(attributes).where(attributes.c.targetid.in_(ids)))
-    return conn.execute(delete(processes).where(*where)).rowcount
+    return conn.execute(delete(processes).where(P.processid.in_(ids))).rowcount
+
+
+def remove_batch(conn: Connection, colonyname: str, state: int, *, after: int, limit: int) -> tuple[int, int]:
+    """Remove up to `limit` of the colony's processes outside workflows in `state` (not RUNNING)
+    with a prioritytime of at least `after`; (how many, the prioritytime to go on from). Going on
+    from there, workflow members already passed over are not read again."""
+    rows = conn.execute(
+        select(P.processid, P.prioritytime)
+        .where(P.colonyname == colonyname, P.state == state, P.processgraphid == "", P.prioritytime >= after)
+        .order_by(P.prioritytime)
+        .limit(limit)
+    ).all()
+    return _remove_ids(conn, [r.processid for r in rows]), rows[-1].prioritytime if rows else after
+
+
+def remove_colony_batch(conn: Connection, colonyname: str, limit: int) -> int:
+    """Remove up to `limit` processes of the colony, any state, workflow members too (colony removal)."""
+    ids = conn.execute(select(P.processid).where(P.colonyname == colonyname).limit(limit)).scalars().all()
+    return _remove_ids(conn, ids)
 
 
 def release_executor_processes(conn: Connection, colonyname: str, executorid: str, now: int) -> list[ProcessRecord]:
@@ -412,16 +449,18 @@ def list_processes(
     if state in (WAITING, RUNNING):
         query = query.order_by(P.prioritytime)
     else:
-        query = query.order_by(P.endtime.desc())
+        query = query.where(ended).order_by(P.endtime.desc())
     rows = conn.execute(query.limit(count)).all()
     return [_with_attributes(conn, r).process for r in rows]  # type: ignore[union-attr]
 
 
-def history(conn: Connection, *, colonyname: str, executorid: str, since_ns: int, state: int) -> list[models.Process]:
-    query = select(processes).where(P.colonyname == colonyname, P.submissiontime >= since_ns, P.state == state)
+def history(conn: Connection, *, colonyname: str, executorid: str, since_ns: int, state: int, limit: int) -> list[models.Process]:
+    """The newest `limit` processes of the state submitted since `since_ns`, oldest first (as upstream orders)."""
+    query = select(processes).where(P.colonyname == colonyname, P.state == state, P.submissiontime >= since_ns)
     if executorid:
         query = query.where(P.assignedexecutorid == executorid)
-    rows = conn.execute(query.order_by(P.submissiontime)).all()
+    rows = conn.execute(query.order_by(P.submissiontime.desc()).limit(limit)).all()
+    rows.reverse()
     return [_with_attributes(conn, r).process for r in rows]  # type: ignore[union-attr]
 
 

@@ -5,6 +5,8 @@ produced by msgspec so they round-trip byte for byte.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     Text,
     text,
 )
+from sqlalchemy.sql.elements import TextClause
 
 metadata = MetaData()
 
@@ -113,6 +116,8 @@ processes = Table(
     Column("assignedexecutorid", String(64), nullable=False, default=""),
     # JSON list of the executor names the process is targeted at; "" = any executor
     Column("executornames", Text, nullable=False, default=""),
+    # the one name when executornames holds exactly one (the common case): its own claim lane
+    Column("targetname", String(256), nullable=False, default="", server_default=""),
     # lower-cased; "" = any location
     Column("locationname", String(256), nullable=False, default=""),
     Column("cpu", BigInteger, nullable=False, default=0),  # millicores
@@ -126,30 +131,44 @@ processes = Table(
     Column("output", Text, nullable=False, default="[]"),
     Column("errors", Text, nullable=False, default="[]"),
 )
-# Literal (not bound) so the planner can prove a query matches the partial index below.
+
+
+def partial_index(name: str, where: TextClause, *columns: Column[Any]) -> Index:
+    """An index of the rows matching `where` on both dialects; a query uses it by carrying the same
+    literal condition (text, not bound parameters, so that the planner can prove the match)."""
+    return Index(name, *columns, sqlite_where=where, postgresql_where=where)
+
+
+P = processes.c
 assignable = text("state = 0 AND waitforparents = false")
-Index(
-    "processes_assign",
-    processes.c.colonyname,
-    processes.c.executortype,
-    processes.c.prioritytime,
-    sqlite_where=assignable,
-    postgresql_where=assignable,
+partial_index("processes_assign", assignable, P.colonyname, P.executortype, P.prioritytime)
+# Claim lanes (node/store/processes.py claim): each assignable process is in exactly one, and a
+# claim reads the head of at most four, so its cost does not grow with work it cannot take.
+# open: any executor of the type, no cpu/mem needs; one index seek per location
+claim_open = text("state = 0 AND waitforparents = false AND executornames = '' AND cpu = 0 AND mem = 0")
+partial_index("processes_claim_open", claim_open, P.colonyname, P.executortype, P.locationname, P.prioritytime)
+# targeted at one executor name: one index seek for the claiming executor's name
+claim_targeted = text("state = 0 AND waitforparents = false AND targetname <> ''")
+partial_index("processes_claim_targeted", claim_targeted, P.colonyname, P.executortype, P.targetname, P.prioritytime)
+# the rest (cpu/mem needs, or several target names): read in line and filtered. targetname
+# (always '' here) is a column so that this index, with three equalities, beats
+# processes_by_state (two) in SQLite's planner, which has no statistics to tell them apart.
+claim_conditioned = text(
+    "state = 0 AND waitforparents = false AND targetname = '' AND (executornames <> '' OR cpu > 0 OR mem > 0)"
 )
-Index("processes_by_state", processes.c.colonyname, processes.c.state, processes.c.prioritytime)
-Index("processes_by_graph", processes.c.processgraphid)
-Index(
-    "processes_waitdeadline",
-    processes.c.waitdeadline,
-    sqlite_where=text("state = 0 AND waitdeadline > 0"),
-    postgresql_where=text("state = 0 AND waitdeadline > 0"),
-)
-Index(
-    "processes_execdeadline",
-    processes.c.execdeadline,
-    sqlite_where=text("state = 1 AND execdeadline > 0"),
-    postgresql_where=text("state = 1 AND execdeadline > 0"),
-)
+partial_index("processes_claim_conditioned", claim_conditioned, P.colonyname, P.executortype, P.targetname, P.prioritytime)
+Index("processes_by_state", P.colonyname, P.state, P.prioritytime)
+# getprocesshistmsg: a colony's processes of one state, newest submitted first
+Index("processes_by_submission", P.colonyname, P.state, P.submissiontime)
+# getprocessesmsg for the final states, newest ended first. Partial, so that submit and assign
+# never touch it (an IN list, not a range: SQLite would seek on the range instead of on the
+# state and sort what it found).
+ended = text("state IN (2, 3, 4)")
+partial_index("processes_ended", ended, P.colonyname, P.state, P.endtime)
+# a workflow's members, and (with state) its state from a few seeks instead of a count
+Index("processes_by_graph", P.processgraphid, P.state)
+partial_index("processes_waitdeadline", text("state = 0 AND waitdeadline > 0"), P.waitdeadline)
+partial_index("processes_execdeadline", text("state = 1 AND execdeadline > 0"), P.execdeadline)
 
 attributes = Table(
     "attributes",

@@ -4,17 +4,22 @@ its rows kept."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from colonies.node.store import directory as facts
 from colonies.node.store.database import Database
-from colonies.node.store.migrations import SchemaTooNew, current_revision, head_revision, import_tables
+from colonies.node.store.migrations import SchemaTooNew, alembic_config, current_revision, head_revision, import_tables
 from colonies.node.store.schema import metadata
+
+BASELINE = "0001"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -59,8 +64,17 @@ async def test_a_store_written_by_a_newer_node_is_refused(fresh_store: str) -> N
         await Database.open(fresh_store)
 
 
+def build_at(url: str, revision: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        import_tables()
+        command.upgrade(alembic_config(conn), revision)
+    engine.dispose()
+
+
 def make_pre_alembic_version_2(url: str) -> None:
     """The store as a schema-version-2 node left it: no Alembic table, no IPFS columns, one file."""
+    build_at(url, BASELINE)
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE alembic_version"))
@@ -79,7 +93,6 @@ async def test_a_store_from_before_alembic_is_brought_to_head_and_keeps_its_rows
     from colonies.cfs import files as cfs
 
     url = f"sqlite:///{tmp_path / 'colonies.db'}"
-    await (await Database.open(url)).close()
     make_pre_alembic_version_2(url)
 
     db = await Database.open(url)
@@ -102,3 +115,45 @@ async def test_a_store_from_before_alembic_with_a_newer_legacy_version_is_refuse
     engine.dispose()
     with pytest.raises(SchemaTooNew, match="999"):
         await Database.open(url)
+
+
+async def test_a_baseline_store_gains_the_claim_lanes_with_its_targeted_processes_filled_in(fresh_store: str) -> None:
+    def at_baseline_with_processes(conn: Connection) -> None:
+        import_tables()
+        command.upgrade(alembic_config(conn), BASELINE)
+        for pid, names in (("one", '["alice"]'), ("two", '["alice","bob"]'), ("open", "")):
+            row = {**SAMPLE_ROW, "processid": pid, "executornames": names}
+            conn.execute(text(f"INSERT INTO processes ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"), row)
+
+    await run_on(fresh_store, at_baseline_with_processes)
+    db = await Database.open(fresh_store)
+    try:
+        names = await db.read(lambda conn: dict(conn.execute(text("SELECT processid, targetname FROM processes")).all()))
+        assert names == {"one": "alice", "two": "", "open": ""}
+        assert await db.read(differences) == []
+    finally:
+        await db.close()
+
+
+async def run_on(url: str, op: Callable[[Connection], None]) -> None:
+    """`op` in one transaction on the store at `url`, outside any node."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            op(conn)
+        engine.dispose()
+        return
+    async_engine = create_async_engine(url)
+    async with async_engine.begin() as conn:
+        await conn.run_sync(op)
+    await async_engine.dispose()
+
+
+# a processes row as the baseline schema has it
+SAMPLE_ROW = {
+    "processid": "", "colonyname": "c", "executortype": "t", "funcname": "f", "label": "", "state": 0, "isassigned": False,
+    "waitforparents": False, "prioritytime": 1, "submissiontime": 1, "starttime": 0, "endtime": 0, "waitdeadline": 0,
+    "execdeadline": 0, "retries": 0, "maxretries": 0, "maxexectime": 0, "maxwaittime": 0, "initiatorid": "", "initiatorname": "",
+    "assignedexecutorid": "", "executornames": "", "locationname": "", "cpu": 0, "mem": 0, "processgraphid": "", "parents": "[]",
+    "children": "[]", "hasattributes": False, "spec": "{}", "input": "[]", "output": "[]", "errors": "[]",
+}

@@ -1,0 +1,86 @@
+"""The claim reads the head of each claim lane (open, targeted at one name, conditioned): an
+executor finds its work behind any amount of work it cannot take, in priority order across lanes,
+and never takes what is not for it."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from colonies.client import AsyncClient, func_spec
+from colonies.node.store import processes as pq
+from colonies.wire import RPCError
+
+
+def _client(colony, member) -> AsyncClient:
+    return AsyncClient(colony.url, member.prvkey)
+
+
+async def test_an_executor_finds_its_targeted_process_behind_work_targeted_at_another(colony):
+    mine, other, user = colony.add_executor(), colony.add_executor(), colony.add_user()
+    async with _client(colony, mine) as ex, _client(colony, user) as us:
+        for _ in range(200):
+            await us.submit(func_spec("f", colony.name, "test", executornames=[other.name]))
+        for _ in range(50):
+            await us.submit(func_spec("f", colony.name, "test", executornames=[other.name, "nobody"]))
+        for _ in range(50):
+            await us.submit(func_spec("f", colony.name, "test", cpu="64000m"))
+        wanted = await us.submit(func_spec("f", colony.name, "test", executornames=[mine.name]))
+        got = await ex.assign(colony.name, 2, availablecpu="1000m")
+        assert got.processid == wanted.processid
+        with pytest.raises(RPCError) as err:
+            await ex.assign(colony.name, -1, availablecpu="1000m")
+        assert err.value.status == 404
+
+
+async def test_the_earliest_process_wins_across_lanes(colony):
+    mine, user = colony.add_executor(), colony.add_user()
+    async with _client(colony, mine) as ex, _client(colony, user) as us:
+        order = [
+            await us.submit(func_spec("f", colony.name, "test", executornames=[mine.name])),
+            await us.submit(func_spec("f", colony.name, "test")),
+            await us.submit(func_spec("f", colony.name, "test", executornames=[mine.name, "someone"])),
+            await us.submit(func_spec("f", colony.name, "test", cpu="500m")),
+            await us.submit(func_spec("f", colony.name, "test", priority=5, executornames=[mine.name])),
+        ]
+        expected = [order[4].processid] + [p.processid for p in order[:4]]
+        got = [(await ex.assign(colony.name, 2, availablecpu="1000m")).processid for _ in order]
+        assert got == expected
+
+
+async def test_a_process_named_for_several_executors_goes_to_one_of_them_only(colony):
+    a, b, stranger, user = colony.add_executor(), colony.add_executor(), colony.add_executor(), colony.add_user()
+    async with _client(colony, stranger) as st, _client(colony, b) as ex, _client(colony, user) as us:
+        wanted = await us.submit(func_spec("f", colony.name, "test", executornames=[a.name, b.name]))
+        with pytest.raises(RPCError):
+            await st.assign(colony.name, -1)
+        assert (await ex.assign(colony.name, 2)).processid == wanted.processid
+
+
+async def test_a_located_process_goes_only_to_an_executor_at_that_location(colony):
+    here = colony.add_executor(locationname="lab")
+    elsewhere, user = colony.add_executor(locationname="cloud"), colony.add_user()
+    async with _client(colony, here) as at_lab, _client(colony, elsewhere) as at_cloud, _client(colony, user) as us:
+        spec = func_spec("f", colony.name, "test")
+        spec.conditions.locationname = "lab"
+        wanted = await us.submit(spec)
+        with pytest.raises(RPCError):
+            await at_cloud.assign(colony.name, -1)
+        assert (await at_lab.assign(colony.name, 2)).processid == wanted.processid
+
+
+async def test_every_claim_lane_is_an_index_seek_on_sqlite(tmp_path):
+    """No full scan of the processes table: each lane head comes from its partial index, on a
+    store built by the migrations as a node builds it."""
+    from colonies.node.store.database import Database
+
+    url = f"sqlite:///{tmp_path / 'plan.db'}"
+    await (await Database.open(url)).close()
+    engine = create_engine(url)
+    statement = pq._claim.statement.compile(dialect=engine.dialect)
+    with engine.connect() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", tuple(None for _ in statement.positiontup or ())).all()
+    details = [row[-1] for row in plan]
+    for index in ("processes_claim_open", "processes_claim_targeted", "processes_claim_conditioned"):
+        assert any(index in d for d in details), "\n".join(details)
+    assert not any(d.startswith("SCAN processes") and "INDEX" not in d for d in details), details
+    engine.dispose()
