@@ -1,6 +1,7 @@
 """Submitting work: single processes and workflows (process graphs), for handlers and services."""
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Callable
 
 import msgspec
@@ -16,6 +17,10 @@ from colonies.node.submission import process_row, validate_spec
 from colonies.wire import RPCError
 
 MAX_WORKFLOW_SIZE = 10_000
+# workflows larger than this are validated, built and inserted off the event loop
+OFFLOOP_MEMBERS = 200
+# events published per turn of the loop after a big workflow commits
+PUBLISH_CHUNK = 500
 
 
 async def submit_process(core: NodeCore, spec: FunctionSpec, *, initiatorid: str, initiatorname: str) -> models.Process:
@@ -90,8 +95,46 @@ async def submit_workflow(
     root's args and clears its kwargs (a generator's packed arguments). `also` runs in the same
     transaction as the insert (e.g. consuming the arguments it was made from: exactly once).
     """
-    specs = validate_workflow(spec)
     now = core.now_ns()
+    build = (spec, now, initiatorid, initiatorname, root_input, root_args)
+    big = len(spec.functionspecs or ()) > OFFLOOP_MEMBERS
+    # a big workflow's rows and its insert are CPU work of up to a second: off the loop
+    graph_row, rows, attrs, roots = await asyncio.to_thread(_workflow_rows, *build) if big else _workflow_rows(*build)
+
+    def store(conn: Connection) -> list[ProcessRecord]:
+        inserted = wq.insert_graph(conn, graph_row, rows, attrs)
+        if also is not None:
+            also(conn)
+        return inserted
+
+    records = await core.db.write(store, offloop=big)
+    for start in range(0, len(records), PUBLISH_CHUNK):
+        for record in records[start : start + PUBLISH_CHUNK]:
+            core.events.publish(record)
+        if start + PUBLISH_CHUNK < len(records):
+            await asyncio.sleep(0)
+    return models.ProcessGraph(
+        processgraphid=graph_row["processgraphid"],
+        initiatorid=initiatorid,
+        initiatorname=initiatorname,
+        colonyname=spec.colonyname,
+        rootprocessids=roots,
+        state=models.WAITING,
+        submissiontime=records[0].process.submissiontime if records else "",
+        processids=[r["processid"] for r in rows],
+    )
+
+
+def _workflow_rows(
+    spec: WorkflowSpec,
+    now: int,
+    initiatorid: str,
+    initiatorname: str,
+    root_input: list[Any] | None,
+    root_args: list[Any] | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """The validated workflow as rows: (graph, processes, attributes, root process ids)."""
+    specs = validate_workflow(spec)
     graphid = crypto.random_id()
     ids = {s.nodename: crypto.random_id() for s in specs}
     children: dict[str, list[str]] = {s.nodename: [] for s in specs}
@@ -134,25 +177,7 @@ async def submit_workflow(
         "starttime": 0,
         "endtime": 0,
     }
-    def store(conn: Connection) -> list[ProcessRecord]:
-        inserted = wq.insert_graph(conn, graph_row, rows, attrs)
-        if also is not None:
-            also(conn)
-        return inserted
-
-    records = await core.db.write(store)
-    for record in records:
-        core.events.publish(record)
-    return models.ProcessGraph(
-        processgraphid=graphid,
-        initiatorid=initiatorid,
-        initiatorname=initiatorname,
-        colonyname=spec.colonyname,
-        rootprocessids=roots,
-        state=models.WAITING,
-        submissiontime=records[0].process.submissiontime if records else "",
-        processids=[r["processid"] for r in rows],
-    )
+    return graph_row, rows, attrs, roots
 
 
 async def get_graph(core: NodeCore, processgraphid: str) -> models.ProcessGraph | None:

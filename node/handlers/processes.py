@@ -71,24 +71,27 @@ async def assign(call: Call, msg: AssignProcessMsg) -> models.Process:
         if colony.paused:
             await _wait_for_resume(call, msg, deadline)
             continue
-        record = await _claim(call, executor, cpu, mem)
-        if record is not None:
+        if msg.timeout < 0:  # one try, no wait
+            record = await _claim(call, executor, cpu, mem)
+            if record is None:
+                raise RPCError(404, NO_PROCESS)
             if await _may_start(call, record):
                 return record.process
             continue  # forwarded work its origin took back: the copy is gone, try the next
-        if msg.timeout < 0 or deadline - loop.time() <= 0:
-            raise RPCError(404, NO_PROCESS)
+        # registered before the claim, so one claim per poll suffices: a process submitted
+        # after this claim looked wakes the waiter
         waiter = node.scheduler.register(
             Waiter(msg.colonyname, executor.executortype, executor.executorname, executor.locationname, cpu, mem)
         )
         woken = False
         try:
-            # again now that we are registered: a process submitted since the first try has no one to wake
             record = await _claim(call, executor, cpu, mem)
             if record is not None and await _may_start(call, record):
                 return record.process
             if record is not None:
-                continue
+                continue  # forwarded work its origin took back: try the next
+            if deadline - loop.time() <= 0:
+                raise RPCError(404, NO_PROCESS)
             try:
                 await asyncio.wait_for(asyncio.shield(waiter.future), deadline - loop.time())
             except TimeoutError:

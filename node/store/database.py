@@ -78,7 +78,7 @@ class Database:
         self.inline = inline
         self._write_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self._read_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-reader")
-        self._pending: list[tuple[Op[Any], asyncio.Future[Any]]] = []
+        self._pending: list[tuple[Op[Any], asyncio.Future[Any], bool]] = []
         self._wakeup = asyncio.Event()
         self._closed = False
         self._writer_task: asyncio.Task[None] | None = None
@@ -138,15 +138,18 @@ class Database:
             return self._run_read(op)
         return await asyncio.get_running_loop().run_in_executor(self._read_threads, self._run_pooled_read, op)
 
-    async def write(self, op: Op[T]) -> T:
-        return await self.submit(op)
+    async def write(self, op: Op[T], *, offloop: bool = False) -> T:
+        """Run a write; returns after the commit that holds it. SQLite writes run inline on the
+        loop unless `offloop`: a big write (a 10,000-process workflow) runs alone, in its own
+        transaction, on the writer thread, in its turn among the writes queued around it."""
+        return await self.submit(op, offloop=offloop)
 
-    def submit(self, op: Op[T]) -> "asyncio.Future[T]":
+    def submit(self, op: Op[T], *, offloop: bool = False) -> "asyncio.Future[T]":
         """Queue a write; the future resolves after the commit that holds it."""
         if self._closed:
             raise StoreClosed("store is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((op, future))
+        self._pending.append((op, future, offloop))
         self._wakeup.set()
         return future
 
@@ -193,16 +196,18 @@ class Database:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                ops = [op for op, _ in batch]
+                batch = self._next_batch()
+                ops = [op for op, _, _ in batch]
                 if self.async_engine is not None:
                     outcomes = await self._run_batch_async(ops)
+                elif batch[0][2]:  # one big write, on its own pooled connection off the loop
+                    outcomes = [await loop.run_in_executor(self._write_thread, self._run_single, ops[0], True)]
                 elif self.inline:
                     outcomes = self._run_batch(ops)
                     await asyncio.sleep(0)  # let the replies go out before the next batch
                 else:
                     outcomes = await loop.run_in_executor(self._write_thread, self._run_batch, ops)
-                for (_, future), (ok, value) in zip(batch, outcomes):
+                for (_, future, _), (ok, value) in zip(batch, outcomes):
                     if future.done():
                         continue
                     if ok:
@@ -211,6 +216,16 @@ class Database:
                         future.set_exception(value)
             if self._closed:
                 return
+
+    def _next_batch(self) -> list[tuple[Op[Any], asyncio.Future[Any], bool]]:
+        """The writes for the next transaction, in order: up to MAX_BATCH inline ones, or one
+        off-loop write alone."""
+        size = 0
+        while size < min(MAX_BATCH, len(self._pending)) and not self._pending[size][2]:
+            size += 1
+        size = size or 1
+        batch, self._pending = self._pending[:size], self._pending[size:]
+        return batch
 
     async def _checkpoint_loop(self) -> None:
         """Move WAL pages into the database file off the event loop (that is where fsync waits)."""
@@ -257,9 +272,9 @@ class Database:
                 outcomes.append((False, err))
         return outcomes
 
-    def _run_single(self, op: Op[Any]) -> tuple[bool, Any]:
+    def _run_single(self, op: Op[Any], pooled: bool = False) -> tuple[bool, Any]:
         try:
-            with self._transaction() as conn:
+            with self.engine.begin() if pooled else self._transaction() as conn:
                 return True, op(conn)
         except Exception as err:  # handed to the caller's future
             return False, err

@@ -139,6 +139,19 @@ def target_name(executornames: str) -> str:
     return names[0] if isinstance(names, list) and len(names) == 1 and isinstance(names[0], str) else ""
 
 
+def insert_processes(conn: Connection, rows: list[dict[str, Any]], attrs: list[dict[str, Any]]) -> list[ProcessRecord]:
+    """Many processes (a workflow) in two statements; `attrs` name their process in `targetid`."""
+    by_target: dict[str, list[models.Attribute]] = {}
+    for a in attrs:
+        by_target.setdefault(a["targetid"], []).append(attribute_from_row(a))
+    for row in rows:
+        row.setdefault("targetname", target_name(row.get("executornames", "")))
+    _insert_process.run_many(conn, rows)
+    if attrs:
+        _insert_attribute.run_many(conn, attrs)
+    return [record_from_row(row, by_target.get(row["processid"], ())) for row in rows]
+
+
 def insert_process(conn: Connection, row: dict[str, Any], attrs: Iterable[dict[str, Any]] = ()) -> ProcessRecord:
     row.setdefault("targetname", target_name(row.get("executornames", "")))
     _insert_process.run(conn, row)

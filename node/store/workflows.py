@@ -48,11 +48,7 @@ def insert_graph(
     conn: Connection, graph: dict[str, Any], rows: list[dict[str, Any]], attrs: list[dict[str, Any]]
 ) -> list[ProcessRecord]:
     conn.execute(insert(processgraphs), [graph])
-    records = []
-    for row in rows:
-        mine = [a for a in attrs if a["targetid"] == row["processid"]]
-        records.append(pq.insert_process(conn, row, mine))
-    return records
+    return pq.insert_processes(conn, rows, attrs)
 
 
 # --- consequences of a state change ---------------------------------------------------------

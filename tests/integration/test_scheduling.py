@@ -189,3 +189,24 @@ async def test_concurrent_executors_close_every_process_exactly_once(colony):
         assert set(closed.values()) == {1}
         stats = await us.colony_stats(colony.name)
         assert stats.successfulprocesses == total and stats.waitingprocesses == 0 and stats.runningprocesses == 0
+
+
+async def test_a_long_poll_on_an_empty_queue_claims_once_and_once_more_per_wake_up(colony, monkeypatch):
+    from colonies.node.store import processes as pq
+
+    claims: list[str] = []
+    claim = pq.claim
+
+    def counting(conn, **kwargs):
+        claims.append(kwargs["executorname"])
+        return claim(conn, **kwargs)
+
+    monkeypatch.setattr(pq, "claim", counting)
+    executor, user = colony.add_executor(), colony.add_user()
+    async with _client(colony, executor) as ex, _client(colony, user) as us:
+        pending = asyncio.ensure_future(ex.assign(colony.name, 20))
+        await asyncio.sleep(0.5)
+        assert claims.count(executor.name) == 1  # registered first, then one look
+        submitted = await us.submit(func_spec("f", colony.name, "test"))
+        assert (await asyncio.wait_for(pending, 5)).processid == submitted.processid
+        assert claims.count(executor.name) == 2

@@ -75,3 +75,26 @@ async def test_an_offloop_sqlite_read_runs_on_a_reader_thread_and_sees_committed
         await db.close()
     assert seen[0] != loop_thread and seen[1] == "written"
     assert inline == loop_thread
+
+
+async def test_an_offloop_write_commits_on_the_writer_thread_in_its_turn_among_queued_writes(tmp_path):
+    import threading
+
+    db = await Database.open(f"sqlite:///{tmp_path / 'colonies.db'}")
+    order: list[str] = []
+
+    def step(name: str):
+        def op(conn):
+            facts.set_fact(conn, "last", name)
+            order.append(name)
+            return threading.get_ident()
+        return op
+
+    try:
+        futures = [db.submit(step("before")), db.submit(step("big"), offloop=True), db.submit(step("after"))]
+        threads = [await f for f in futures]
+        assert order == ["before", "big", "after"]
+        assert threads[1] != threading.get_ident() and threads[0] == threads[2] == threading.get_ident()
+        assert await db.read(lambda conn: facts.get_fact(conn, "last")) == "after"
+    finally:
+        await db.close()

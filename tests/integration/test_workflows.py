@@ -44,3 +44,26 @@ def test_colony_stats_count_workflows_by_state(colony):
         call(colony.url, {"msgtype": "submitworkflowspecmsg", "spec": _workflow(colony.name)}, user.prvkey)
     stats = call(colony.url, {"msgtype": "getcolonystatsmsg", "colonyname": colony.name}, user.prvkey)
     assert stats["waitingworkflows"] == 3 and stats["waitingprocesses"] == 6
+
+
+def test_a_big_workflow_is_stored_whole_with_its_attributes_and_runs_in_dependency_order(colony):
+    """Above OFFLOOP_MEMBERS the rows are built and inserted off the loop, in one transaction."""
+    from colonies.node.submit import OFFLOOP_MEMBERS
+
+    size = OFFLOOP_MEMBERS * 3
+    executor, user = colony.add_executor(), colony.add_user()
+    specs = []
+    for i in range(size):
+        spec = {"nodename": f"n{i}", "funcname": "f", "maxexectime": -1, "env": {"index": str(i)},
+                "conditions": {"colonyname": colony.name, "executortype": "test", "dependencies": [f"n{i - 1}"] if i % 3 else []}}
+        specs.append(spec)
+    submitted = call(colony.url, {"msgtype": "submitworkflowspecmsg", "spec": {"colonyname": colony.name, "functionspecs": specs}}, user.prvkey)
+    graph = call(colony.url, {"msgtype": "getprocessgraphmsg", "processgraphid": submitted["processgraphid"]}, user.prvkey)
+    roots = set(graph["rootprocessids"])
+    assert len(graph["processids"]) == size and len(roots) == size // 3
+    first = call(colony.url, {"msgtype": "assignprocessmsg", "colonyname": colony.name, "timeout": 5}, executor.prvkey)
+    assert first["processid"] in roots and not first["waitforparents"]
+    assert {a["key"]: a["value"] for a in first["attributes"]}["index"] in {str(i) for i in range(0, size, 3)}
+    childid = next(pid for pid in graph["processids"] if pid not in roots)
+    child = call(colony.url, {"msgtype": "getprocessmsg", "processid": childid}, user.prvkey)
+    assert child["waitforparents"] and len(child["parents"]) == 1 and child["parents"][0] in graph["processids"]
