@@ -139,8 +139,7 @@ class Origin:
             idle[peer.node_id] -= 1
             assignments.append((pid, peer.node_id, peer.api_url, granted))
         now = time.time_ns()
-        records = await self.core.db.write(lambda conn: fq.claim_for_peers(conn, assignments, now))
-        self._publish(records)
+        records = await self.core.change(lambda conn: fq.claim_for_peers(conn, assignments, now))
         claimed = {r.process.processid for r in records if r.state == RUNNING}
         by_peer: dict[tuple[str, str], list[tuple[str, bool]]] = collections.defaultdict(list)
         for pid, node, url, granted in assignments:
@@ -185,7 +184,7 @@ class Origin:
                 records += fq.apply_results(conn, node, [Result(origin_processid=pid, state=FAILED, errors=[error])], now)
             return records
 
-        self._publish(await self.core.db.write(fail))
+        await self.core.change(fail)
         log.warning("failed %d processes that cannot be forwarded: %s", len(cannot), cannot[0][2])
 
     def _may_grant(self) -> bool:
@@ -230,8 +229,9 @@ class Origin:
     async def take_back(self, node: str, processids: list[str], *, unstarted_only: bool) -> int:
         """Back into our queue, not counted as a retry; the peer is told to drop its copies."""
         now = time.time_ns()
-        records, ids = await self.core.db.write(lambda conn: fq.take_back(conn, node, processids, now, unstarted_only=unstarted_only))
-        self._publish(records)
+        records, ids = await self.core.db.write(
+            lambda conn: fq.take_back(conn, node, processids, now, unstarted_only=unstarted_only), then=lambda done: self.core.publish(done[0])
+        )
         if ids:
             health = self.health.get(node)
             self.revoke(node, health.url if health else "", ids)
@@ -254,8 +254,7 @@ class Origin:
             granted, revoked = fq.grant_starts(conn, peer_node, report.starts, now) if report.starts else ([], [])
             return records, granted, revoked
 
-        records, granted, revoked = await self.core.db.write(apply)
-        self._publish(records)
+        records, granted, revoked = await self.core.db.write(apply, then=lambda done: self.core.publish(done[0]))
         if any(r.files for r in report.results):
             self.core.cfs_changed()
         if peer_node in self.health:
@@ -264,7 +263,7 @@ class Origin:
 
     async def apply_results(self, sender: str, results: list[Result]) -> None:
         now = time.time_ns()
-        self._publish(await self.core.db.write(lambda conn: _apply_results(conn, sender, results, now)))
+        await self.core.change(lambda conn: _apply_results(conn, sender, results, now))
         if any(r.files for r in results):
             self.core.cfs_changed()
 
@@ -384,10 +383,6 @@ class Origin:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def _publish(self, records: list[ProcessRecord]) -> None:
-        for record in records:
-            self.core.events.publish(record)
 
     async def close(self) -> None:
         for task in list(self._tasks):

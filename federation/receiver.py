@@ -126,11 +126,9 @@ class Receiver:
                     data.adopt_inputs(conn, colonyname, shipment, now)
                 return fq.accept_forwards(conn, origin.node_id, origin.api_url, rows, now)
 
-            ids, created = await self.core.db.write(accept)
+            ids, created = await self.core.db.write(accept, then=lambda done: self.core.publish(done[1]))
             if inputs:
                 self.core.cfs_changed()
-            for record in created:
-                self.core.events.publish(record)
             arrived = time.monotonic()
             for pid, local in ids.items():
                 answers[pid] = Accepted(origin_processid=pid, processid=local)
@@ -268,9 +266,7 @@ class Receiver:
         for pid in processids:
             self._links.pop(pid, None)
             self._granted.pop(pid, None)
-        cancelled = await self.core.db.write(lambda conn: fq.drop_copies(conn, processids, now))
-        for record in cancelled:
-            self.core.events.publish(record)
+        await self.core.change(lambda conn: fq.drop_copies(conn, processids, now))
 
     # --- heartbeats from origins -------------------------------------------------------------
     def _forget_old_grants(self) -> None:

@@ -305,6 +305,7 @@ def _ensure_cron(conn: Connection, blueprint: Blueprint, definition: BlueprintDe
 
 
 def _publish(core: NodeCore, written: _Written) -> None:
+    """After the commit (db.write's `then`): its processes' events, and a removed cron forgotten."""
     for record in written.records:
         core.events.publish(record)
     if written.removed_cron is not None:
@@ -351,8 +352,7 @@ async def add(core: NodeCore, blueprint: Blueprint, caller: Caller) -> Blueprint
         _ensure_cron(conn, stored, definition, caller, now)
         return _Written(stored, [record])
 
-    written = await core.db.write(op)
-    _publish(core, written)
+    written = await core.db.write(op, then=lambda done: _publish(core, done))
     assert written.blueprint is not None
     return written.blueprint
 
@@ -399,8 +399,7 @@ async def update(core: NodeCore, blueprint: Blueprint, caller: Caller, *, force:
         bq.add_history(conn, history_entry(stored, changedby=caller.id, changetype="update", now=now), ts=now)
         return _Written(stored, [record])
 
-    written = await core.db.write(op)
-    _publish(core, written)
+    written = await core.db.write(op, then=lambda done: _publish(core, done))
     assert written.blueprint is not None
     return written.blueprint
 
@@ -428,7 +427,7 @@ async def remove(core: NodeCore, colonyname: str, name: str, caller: Caller) -> 
             written.records.append(_submit(conn, cleanup_spec(current, definition), caller, now))
         return written
 
-    _publish(core, await core.db.write(op))
+    await core.db.write(op, then=lambda done: _publish(core, done))
 
 
 async def reconcile(core: NodeCore, colonyname: str, name: str, caller: Caller, *, force: bool) -> models.Process:
@@ -445,8 +444,7 @@ async def reconcile(core: NodeCore, colonyname: str, name: str, caller: Caller, 
         bq.replace_blueprint(conn, _reconciled(current, record, now, generation=generation))
         return _Written(records=[record])
 
-    written = await core.db.write(op)
-    _publish(core, written)
+    written = await core.db.write(op, then=lambda done: _publish(core, done))
     return written.records[0].process
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
@@ -13,7 +14,8 @@ from colonies.node.config import NodeConfig
 from colonies.node.directory import Directory
 from colonies.node.events import ProcessEvents
 from colonies.node.scheduler import Scheduler
-from colonies.node.store.database import Database
+from colonies.node.store.database import Database, Op
+from colonies.node.store.processes import ProcessRecord
 
 
 @dataclass
@@ -40,6 +42,15 @@ class NodeCore:
 
     def __post_init__(self) -> None:
         self.events = ProcessEvents(self.scheduler)
+
+    def publish(self, records: Iterable[ProcessRecord]) -> None:
+        for record in records:
+            self.events.publish(record)
+
+    async def change(self, op: Op[list[ProcessRecord]], *, offloop: bool = False) -> list[ProcessRecord]:
+        """Run a change of processes; the records it returns are published right after it
+        commits, even if the caller is cancelled meanwhile, and never if it fails."""
+        return await self.db.write(op, offloop=offloop, then=self.publish)
 
     def cfs_changed(self) -> None:
         """Revisions were added or removed: the pin keeper looks again now."""

@@ -19,15 +19,12 @@ from colonies.wire import RPCError
 MAX_WORKFLOW_SIZE = 10_000
 # workflows larger than this are validated, built and inserted off the event loop
 OFFLOOP_MEMBERS = 200
-# events published per turn of the loop after a big workflow commits
-PUBLISH_CHUNK = 500
 
 
 async def submit_process(core: NodeCore, spec: FunctionSpec, *, initiatorid: str, initiatorname: str) -> models.Process:
     checked = validate_spec(spec)
     row, attrs = process_row(checked, initiatorid=initiatorid, initiatorname=initiatorname, now=core.now_ns())
-    record = await core.db.write(lambda conn: pq.insert_process(conn, row, attrs))
-    core.events.publish(record)
+    [record] = await core.change(lambda conn: [pq.insert_process(conn, row, attrs)])
     return record.process
 
 
@@ -107,12 +104,7 @@ async def submit_workflow(
             also(conn)
         return inserted
 
-    records = await core.db.write(store, offloop=big)
-    for start in range(0, len(records), PUBLISH_CHUNK):
-        for record in records[start : start + PUBLISH_CHUNK]:
-            core.events.publish(record)
-        if start + PUBLISH_CHUNK < len(records):
-            await asyncio.sleep(0)
+    records = await core.change(store, offloop=big)
     return models.ProcessGraph(
         processgraphid=graph_row["processgraphid"],
         initiatorid=initiatorid,

@@ -135,11 +135,9 @@ async def unregister(node: NodeCore, executor: models.Executor) -> int:
         dq.unregister_executor(conn, colonyname, name)
         return wq.changed_many(conn, pq.release_executor_processes(conn, colonyname, executorid, now), now)
 
-    released = await node.db.write(write)
+    released = await node.change(write)
     node.directory.update_executor(colonyname, name, state=UNREGISTERED)
     node.directory.forget_functions_of(colonyname, name)
-    for record in released:
-        node.events.publish(record)
     return len(released)
 
 

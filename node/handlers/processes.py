@@ -132,7 +132,8 @@ async def _claim(call: Call, executor: models.Executor, cpu: int, mem: int) -> P
             availablecpu=cpu,
             availablemem=mem,
             now=now,
-        ), now)
+        ), now),
+        then=call.node.publish,
     )
     try:
         records = await asyncio.shield(write)
@@ -140,13 +141,7 @@ async def _claim(call: Call, executor: models.Executor, cpu: int, mem: int) -> P
         # The caller went away mid-claim: a committed assignment must go back to the queue.
         write.add_done_callback(lambda done: _return_unclaimed(call, done))
         raise
-    publish(call, records)
     return records[0] if records else None
-
-
-def publish(call: Call, records: list[ProcessRecord]) -> None:
-    for record in records:
-        call.node.events.publish(record)
 
 
 def _return_unclaimed(call: Call, done: "asyncio.Future[list[ProcessRecord]]") -> None:
@@ -160,10 +155,9 @@ def _give_back(call: Call, record: ProcessRecord) -> None:
     now = call.now()
 
     async def give_back() -> None:
-        released = await call.node.db.write(
+        await call.node.change(
             lambda conn: wq.changed(conn, pq.release(conn, processid=record.process.processid, now=now, count_retry=False), now)
         )
-        publish(call, released)
 
     asyncio.ensure_future(give_back())
 
@@ -226,10 +220,9 @@ async def close_successful(call: Call, msg: CloseSuccessfulMsg) -> dict[str, Any
             _record_function_stats(call, conn, records[0], now)
         return records
 
-    records = await call.node.db.write(close)
+    records = await call.node.change(close)
     if not records:
         raise await _explain_refusal(call, msg.processid, "close process as successful")
-    publish(call, records)
     return EMPTY
 
 
@@ -237,14 +230,13 @@ async def close_successful(call: Call, msg: CloseSuccessfulMsg) -> dict[str, Any
 async def close_failed(call: Call, msg: CloseFailedMsg) -> dict[str, Any]:
     errors = _json.encode(msg.errors or [])
     now = call.now()
-    records = await call.node.db.write(
+    records = await call.node.change(
         lambda conn: wq.changed(
             conn, pq.close(conn, processid=msg.processid, executorid=call.caller_id, state=FAILED, now=now, errors=errors), now
         )
     )
     if not records:
         raise await _explain_refusal(call, msg.processid, "close process as failed")
-    publish(call, records)
     return EMPTY
 
 
@@ -370,10 +362,9 @@ async def cancel_process(call: Call, msg: ProcessIdMsg) -> dict[str, Any]:
     record = await _member_record(call, msg.processid)
     if record.processgraphid:
         raise bad_request("Failed to cancel process, it belongs to a workflow: cancel the workflow instead")
-    cancelled = await call.node.db.write(lambda conn: pq.cancel(conn, processid=msg.processid, now=call.now()))
-    if cancelled is None:
+    cancelled = await call.node.change(lambda conn: [r for r in [pq.cancel(conn, processid=msg.processid, now=call.now())] if r])
+    if not cancelled:
         raise bad_request("Failed to cancel process, only waiting or running processes can be cancelled")
-    call.node.events.publish(cancelled)
     return EMPTY
 
 

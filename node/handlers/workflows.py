@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from sqlalchemy.engine import Connection
 
 from colonies import crypto, models
 from colonies.messages import (
@@ -15,10 +16,11 @@ from colonies.messages import (
 )
 from colonies.models import RUNNING, WAITING
 from colonies.node.handlers.limits import remove_in_batches
-from colonies.node.handlers.processes import MAX_COUNT, publish, states_to_remove
+from colonies.node.handlers.processes import MAX_COUNT, states_to_remove
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.store import processes as pq
 from colonies.node.store import workflows as wq
+from colonies.node.store.processes import ProcessRecord
 from colonies.node.submission import process_row, validate_spec
 from colonies.node.submit import submit_workflow
 from colonies.node.validate import require_count
@@ -88,10 +90,14 @@ async def remove_all_graphs(call: Call, msg: RemoveAllProcessGraphsMsg) -> dict[
 async def cancel_graph(call: Call, msg: ProcessGraphIdMsg) -> dict[str, Any]:
     await _member_graph(call, msg.processgraphid)
     now = call.now()
-    cancelled = await call.node.db.write(lambda conn: wq.cancel_graph(conn, msg.processgraphid, now))
-    if cancelled is None:
-        raise bad_request("Failed to cancel process graph, it has already ended")
-    publish(call, cancelled)
+
+    def cancel(conn: Connection) -> list[ProcessRecord]:
+        cancelled = wq.cancel_graph(conn, msg.processgraphid, now)
+        if cancelled is None:  # nothing was written
+            raise bad_request("Failed to cancel process graph, it has already ended")
+        return cancelled
+
+    await call.node.change(cancel)
     return EMPTY
 
 

@@ -25,7 +25,7 @@ async def check_once(core: NodeCore) -> int:
     running = await core.db.read(lambda conn: pq.expired_running(conn, now))
     changed: list[ProcessRecord] = []
     for processid in waiting:
-        changed += await core.db.write(
+        changed += await core.change(
             lambda conn, pid=processid: wq.changed(conn, pq.fail_waiting(conn, processid=pid, now=now, errors=_json.encode([WAIT_EXCEEDED])), now)
         )
     for processid, retries, maxretries in running:
@@ -33,9 +33,7 @@ async def check_once(core: NodeCore) -> int:
             op = lambda conn, pid=processid: pq.fail_running(conn, processid=pid, now=now, errors=_json.encode([EXEC_EXCEEDED]))  # noqa: E731
         else:
             op = lambda conn, pid=processid: pq.release(conn, processid=pid, now=now, count_retry=True)  # noqa: E731
-        changed += await core.db.write(lambda conn, op=op: wq.changed(conn, op(conn), now))
-    for record in changed:
-        core.events.publish(record)
+        changed += await core.change(lambda conn, op=op: wq.changed(conn, op(conn), now))
     return len(changed)
 
 

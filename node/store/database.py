@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 from sqlalchemy import create_engine, event
@@ -64,6 +65,14 @@ def _redacted(url: str) -> str:
     return f"{head}{sep}{user}:***{at}{host}" if ":" in credentials else url
 
 
+@dataclass(slots=True)
+class _Write:
+    op: Op[Any]
+    future: asyncio.Future[Any]
+    offloop: bool
+    then: Callable[[Any], None] | None
+
+
 class Database:
     """One node's store. Open with `await Database.open(url)`."""
 
@@ -78,7 +87,7 @@ class Database:
         self.inline = inline
         self._write_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self._read_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-reader")
-        self._pending: list[tuple[Op[Any], asyncio.Future[Any], bool]] = []
+        self._pending: list[_Write] = []
         self._wakeup = asyncio.Event()
         self._closed = False
         self._writer_task: asyncio.Task[None] | None = None
@@ -138,18 +147,20 @@ class Database:
             return self._run_read(op)
         return await asyncio.get_running_loop().run_in_executor(self._read_threads, self._run_pooled_read, op)
 
-    async def write(self, op: Op[T], *, offloop: bool = False) -> T:
+    async def write(self, op: Op[T], *, offloop: bool = False, then: Callable[[T], None] | None = None) -> T:
         """Run a write; returns after the commit that holds it. SQLite writes run inline on the
         loop unless `offloop`: a big write (a 10,000-process workflow) runs alone, in its own
-        transaction, on the writer thread, in its turn among the writes queued around it."""
-        return await self.submit(op, offloop=offloop)
+        transaction, on the writer thread, in its turn among the writes queued around it.
+        `then(result)` runs right after the commit, whether or not the caller still waits (a
+        cancelled request's committed write still publishes its events), and never on failure."""
+        return await self.submit(op, offloop=offloop, then=then)
 
-    def submit(self, op: Op[T], *, offloop: bool = False) -> "asyncio.Future[T]":
+    def submit(self, op: Op[T], *, offloop: bool = False, then: Callable[[T], None] | None = None) -> "asyncio.Future[T]":
         """Queue a write; the future resolves after the commit that holds it."""
         if self._closed:
             raise StoreClosed("store is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((op, future, offloop))
+        self._pending.append(_Write(op, future, offloop, then))
         self._wakeup.set()
         return future
 
@@ -197,31 +208,36 @@ class Database:
             self._wakeup.clear()
             while self._pending:
                 batch = self._next_batch()
-                ops = [op for op, _, _ in batch]
+                ops = [write.op for write in batch]
                 if self.async_engine is not None:
                     outcomes = await self._run_batch_async(ops)
-                elif batch[0][2]:  # one big write, on its own pooled connection off the loop
+                elif batch[0].offloop:  # one big write, on its own pooled connection off the loop
                     outcomes = [await loop.run_in_executor(self._write_thread, self._run_single, ops[0], True)]
                 elif self.inline:
                     outcomes = self._run_batch(ops)
                     await asyncio.sleep(0)  # let the replies go out before the next batch
                 else:
                     outcomes = await loop.run_in_executor(self._write_thread, self._run_batch, ops)
-                for (_, future, _), (ok, value) in zip(batch, outcomes):
-                    if future.done():
+                for write, (ok, value) in zip(batch, outcomes):
+                    if ok and write.then is not None:
+                        try:
+                            write.then(value)
+                        except Exception:  # a subscriber's bug must not undo the reply to a commit
+                            log.exception("after-commit step failed")
+                    if write.future.done():
                         continue
                     if ok:
-                        future.set_result(value)
+                        write.future.set_result(value)
                     else:
-                        future.set_exception(value)
+                        write.future.set_exception(value)
             if self._closed:
                 return
 
-    def _next_batch(self) -> list[tuple[Op[Any], asyncio.Future[Any], bool]]:
+    def _next_batch(self) -> list[_Write]:
         """The writes for the next transaction, in order: up to MAX_BATCH inline ones, or one
         off-loop write alone."""
         size = 0
-        while size < min(MAX_BATCH, len(self._pending)) and not self._pending[size][2]:
+        while size < min(MAX_BATCH, len(self._pending)) and not self._pending[size].offloop:
             size += 1
         size = size or 1
         batch, self._pending = self._pending[:size], self._pending[size:]

@@ -210,3 +210,30 @@ async def test_a_long_poll_on_an_empty_queue_claims_once_and_once_more_per_wake_
         submitted = await us.submit(func_spec("f", colony.name, "test"))
         assert (await asyncio.wait_for(pending, 5)).processid == submitted.processid
         assert claims.count(executor.name) == 2
+
+
+def test_a_submit_cancelled_while_its_write_is_queued_still_wakes_the_waiting_executor(node, colony):
+    from colonies import dev as dev_ids
+    from colonies.node.events import Subscription
+    from colonies.node.submit import submit_process
+
+    async def scenario() -> str:
+        core = node.node.core
+        subscription = core.events.subscribe(Subscription(state=WAITING, executortype="test", colonies=frozenset({colony.name})))
+        try:
+            task = asyncio.ensure_future(
+                submit_process(core, func_spec("f", colony.name, "test"), initiatorid=dev_ids.ID, initiatorname="u")
+            )
+            while not core.db._pending:
+                await asyncio.sleep(0)
+            task.cancel()
+            record = await asyncio.wait_for(subscription.queue.get(), 5)
+            return record.process.processid
+        finally:
+            core.events.unsubscribe(subscription)
+
+    processid = node.call(scenario())
+    user = colony.add_user()
+    from tests.support.rpc import call
+
+    assert call(colony.url, {"msgtype": "getprocessmsg", "processid": processid}, user.prvkey)["state"] == WAITING

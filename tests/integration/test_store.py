@@ -98,3 +98,27 @@ async def test_an_offloop_write_commits_on_the_writer_thread_in_its_turn_among_q
         assert await db.read(lambda conn: facts.get_fact(conn, "last")) == "after"
     finally:
         await db.close()
+
+
+async def test_a_write_whose_caller_was_cancelled_still_runs_its_after_commit_step_and_a_failed_one_never(tmp_path):
+    import asyncio
+
+    db = await Database.open(f"sqlite:///{tmp_path / 'colonies.db'}")
+    after: list[str] = []
+    try:
+        waiting = asyncio.ensure_future(db.write(lambda conn: facts.set_fact(conn, "k", "v") or "committed", then=after.append))
+        await asyncio.sleep(0)  # queued, not yet committed
+        waiting.cancel()
+        assert await db.write(lambda conn: facts.get_fact(conn, "k")) == "v"
+        assert after == ["committed"]
+
+        def failing(conn):
+            facts.set_fact(conn, "k", "changed")
+            raise ValueError("refused")
+
+        with pytest.raises(ValueError):
+            await db.write(failing, then=after.append)
+        assert after == ["committed"]
+        assert await db.read(lambda conn: facts.get_fact(conn, "k")) == "v"
+    finally:
+        await db.close()
