@@ -13,7 +13,7 @@ from colonies.node import handlers  # noqa: F401  (registers every RPC handler)
 from colonies.node.core import CORE_KEY, NodeCore
 from colonies.node.pubsub import handle_pubsub
 from colonies.node.rpc import ROUTES, Call, Route
-from colonies.node.store.database import StoreClosed
+from colonies.node.store.database import Conflict, StoreClosed
 from colonies.wire import (
     UNSIGNED_MSGTYPES,
     RPCError,
@@ -88,6 +88,8 @@ async def handle_api(request: web.Request) -> web.Response:
         return error_response(err)
     except StoreClosed:
         return error_response(RPCError(503, "Node is shutting down"))
+    except Conflict as err:
+        return error_response(RPCError(409, f"Failed to handle the request, {err}"))
     except Exception:
         log.exception("internal error handling an RPC")
         return error_response(RPCError(500, "Internal server error"))

@@ -17,7 +17,7 @@ from typing import Any, Callable, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from colonies.oneline import one_line
 
@@ -34,6 +34,17 @@ CHECKPOINT_INTERVAL = 0.5
 
 class StoreClosed(RuntimeError):
     pass
+
+
+class Conflict(Exception):
+    """A write collided with a row that already exists (a unique name taken by a concurrent
+    request): the RPC edge answers 409."""
+
+
+def _outcome_of(err: Exception) -> Exception:
+    if isinstance(err, IntegrityError):
+        return Conflict("it conflicts with an entry that already exists (added by a concurrent request)")
+    return err
 
 
 class StoreURLError(ValueError):
@@ -278,14 +289,14 @@ class Database:
                 return await conn.run_sync(lambda sync: [(True, op(sync)) for op in ops])
         except Exception as err:
             if len(ops) == 1:
-                return [(False, err)]
+                return [(False, _outcome_of(err))]
         outcomes: list[tuple[bool, Any]] = []
         for op in ops:
             try:
                 async with self.async_engine.begin() as conn:
                     outcomes.append((True, await conn.run_sync(op)))
             except Exception as err:  # handed to the caller's future
-                outcomes.append((False, err))
+                outcomes.append((False, _outcome_of(err)))
         return outcomes
 
     def _run_single(self, op: Op[Any], pooled: bool = False) -> tuple[bool, Any]:
@@ -293,7 +304,7 @@ class Database:
             with self.engine.begin() if pooled else self._transaction() as conn:
                 return True, op(conn)
         except Exception as err:  # handed to the caller's future
-            return False, err
+            return False, _outcome_of(err)
 
 
 def _migrate(engine: Engine) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, Row
 from colonies import models
 from colonies.models import RUNNING, UNREGISTERED
 from colonies.node.store import locations as location_queries
+from colonies.node.store.sqlfuncs import upsert
 from colonies.node.store.schema import attributes, colonies, executors, functions, logs, processes, server, users
 from colonies.timefmt import format_ns
 
@@ -22,8 +23,7 @@ def get_fact(conn: Connection, key: str) -> str | None:
 
 
 def set_fact(conn: Connection, key: str, value: str) -> None:
-    conn.execute(delete(server).where(server.c.key == key))
-    conn.execute(insert(server).values(key=key, value=value))
+    upsert(conn, server, {"key": key, "value": value}, ["key"])
 
 
 # --- colonies -------------------------------------------------------------------------------
@@ -114,22 +114,20 @@ def all_executors(conn: Connection) -> list[models.Executor]:
 
 
 def upsert_executor(conn: Connection, executor: models.Executor, commissiontime: int) -> None:
-    conn.execute(delete(executors).where(executors.c.colonyname == executor.colonyname, executors.c.name == executor.executorname))
-    conn.execute(
-        insert(executors).values(
-            colonyname=executor.colonyname,
-            name=executor.executorname,
-            executorid=executor.executorid,
-            executortype=executor.executortype,
-            state=executor.state,
-            requirefuncreg=executor.requirefuncreg,
-            commissiontime=commissiontime,
-            lastheardfrom=0,
-            locationname=executor.locationname,
-            capabilities=_json.encode(executor.capabilities).decode(),
-            allocations=_json.encode(executor.allocations).decode(),
-        )
-    )
+    row = {
+        "colonyname": executor.colonyname,
+        "name": executor.executorname,
+        "executorid": executor.executorid,
+        "executortype": executor.executortype,
+        "state": executor.state,
+        "requirefuncreg": executor.requirefuncreg,
+        "commissiontime": commissiontime,
+        "lastheardfrom": 0,
+        "locationname": executor.locationname,
+        "capabilities": _json.encode(executor.capabilities).decode(),
+        "allocations": _json.encode(executor.allocations).decode(),
+    }
+    upsert(conn, executors, row, ["colonyname", "name"])
 
 
 def set_executor_state(conn: Connection, colonyname: str, name: str, state: int) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Row
 from colonies import models
 from colonies.models import FAILED, RUNNING, WAITING
 from colonies.node.store.prepared import Prepared
-from colonies.node.store.sqlfuncs import text_contains
+from colonies.node.store.sqlfuncs import text_contains, upsert
 from colonies.node.store.schema import assignable, attributes, claim_conditioned, claim_open, claim_targeted, ended, functions, processes
 from colonies.timefmt import format_ns
 
@@ -384,8 +384,7 @@ def release_executor_processes(conn: Connection, colonyname: str, executorid: st
 
 
 def add_attribute(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(delete(attributes).where(attributes.c.attributeid == row["attributeid"]))
-    conn.execute(insert(attributes), [row])
+    upsert(conn, attributes, row, ["attributeid"])
     conn.execute(update(processes).where(P.processid == row["targetid"]).values(hasattributes=True))
 
 
