@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, litera
 from sqlalchemy.engine import Connection, Row
 
 from colonies import models
-from colonies.models import FAILED, RUNNING, WAITING
+from colonies.models import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING
 from colonies.node.store.prepared import Prepared
 from colonies.node.store.sqlfuncs import text_contains, upsert
 from colonies.node.store.schema import assignable, attributes, claim_conditioned, claim_open, claim_targeted, ended, functions, processes
@@ -139,22 +139,34 @@ def target_name(executornames: str) -> str:
     return names[0] if isinstance(names, list) and len(names) == 1 and isinstance(names[0], str) else ""
 
 
+OPEN, TARGETED, CONDITIONED = 0, 1, 2
+
+
+def claim_lane(row: Mapping[str, Any]) -> int:
+    if row["targetname"]:
+        return TARGETED
+    return OPEN if not row["executornames"] and not row["cpu"] and not row["mem"] else CONDITIONED
+
+
+def _with_lane(row: dict[str, Any]) -> dict[str, Any]:
+    row.setdefault("targetname", target_name(row.get("executornames", "")))
+    row.setdefault("claimlane", claim_lane(row))
+    return row
+
+
 def insert_processes(conn: Connection, rows: list[dict[str, Any]], attrs: list[dict[str, Any]]) -> list[ProcessRecord]:
     """Many processes (a workflow) in two statements; `attrs` name their process in `targetid`."""
     by_target: dict[str, list[models.Attribute]] = {}
     for a in attrs:
         by_target.setdefault(a["targetid"], []).append(attribute_from_row(a))
-    for row in rows:
-        row.setdefault("targetname", target_name(row.get("executornames", "")))
-    _insert_process.run_many(conn, rows)
+    _insert_process.run_many(conn, [_with_lane(row) for row in rows])
     if attrs:
         _insert_attribute.run_many(conn, attrs)
     return [record_from_row(row, by_target.get(row["processid"], ())) for row in rows]
 
 
 def insert_process(conn: Connection, row: dict[str, Any], attrs: Iterable[dict[str, Any]] = ()) -> ProcessRecord:
-    row.setdefault("targetname", target_name(row.get("executornames", "")))
-    _insert_process.run(conn, row)
+    _insert_process.run(conn, _with_lane(row))
     attr_rows = list(attrs)
     if attr_rows:
         _insert_attribute.run_many(conn, attr_rows)
@@ -163,13 +175,12 @@ def insert_process(conn: Connection, row: dict[str, Any], attrs: Iterable[dict[s
 
 def _lane_head(lane: Any, *where: Any) -> Any:
     """The first process in line in one claim lane (schema.py) that the executor can take."""
-    head = (
+    return (
         select(P.processid, P.prioritytime)
         .where(P.colonyname == bindparam("b_colonyname"), P.executortype == bindparam("b_executortype"), lane, *where)
         .order_by(P.prioritytime)
         .limit(1)
     )
-    return select(head.subquery())  # wrapped: SQLite takes no ORDER BY/LIMIT inside a UNION leg
 
 
 _fits = (
@@ -177,13 +188,24 @@ _fits = (
     P.cpu <= bindparam("b_availablecpu"),
     P.mem <= bindparam("b_availablemem"),
 )
-_lane_heads = union_all(
-    _lane_head(claim_open, P.locationname == ""),
-    _lane_head(claim_open, P.locationname == bindparam("b_locationname")),
-    _lane_head(claim_targeted, P.targetname == bindparam("b_executorname"), *_fits),
-    _lane_head(claim_conditioned, or_(P.executornames == "", text_contains(P.executornames, bindparam("b_quotedname"))), *_fits),
-).subquery()
-# the earliest of the lane heads, locked (PostgreSQL) so that a concurrent claimer skips it
+_open_anywhere = _lane_head(claim_open, P.locationname == "")
+_open_here = _lane_head(claim_open, P.locationname == bindparam("b_locationname"))
+_targeted = _lane_head(claim_targeted, P.targetname == bindparam("b_executorname"), *_fits)
+_conditioned = _lane_head(
+    claim_conditioned, or_(P.executornames == "", text_contains(P.executornames, bindparam("b_quotedname"))), *_fits
+)
+_claimed = dict(
+    state=RUNNING,
+    isassigned=True,
+    assignedexecutorid=bindparam("b_executorid"),
+    starttime=bindparam("b_now"),
+    endtime=0,
+    execdeadline=case((P.maxexectime > 0, bindparam("b_now", type_=BigInteger) + P.maxexectime * NS_SQL), else_=0),
+)
+
+# PostgreSQL: one statement (one round trip); the earliest lane head, locked so that a
+# concurrent claimer skips it. (SQLite runs this form several times slower than its parts.)
+_lane_heads = union_all(*(select(leg.subquery()) for leg in (_open_anywhere, _open_here, _targeted, _conditioned))).subquery()
 _claim_candidate = (
     select(P.processid)
     .where(P.processid.in_(select(_lane_heads.c.processid)), P.state == WAITING)
@@ -192,19 +214,11 @@ _claim_candidate = (
     .with_for_update(skip_locked=True)
     .scalar_subquery()
 )
-
-_claim = Prepared(
-    update(processes)
-    .where(P.processid == _claim_candidate, P.state == WAITING)
-    .values(
-        state=RUNNING,
-        isassigned=True,
-        assignedexecutorid=bindparam("b_executorid"),
-        starttime=bindparam("b_now"),
-        endtime=0,
-        execdeadline=case((P.maxexectime > 0, bindparam("b_now", type_=BigInteger) + P.maxexectime * NS_SQL), else_=0),
-    )
-    .returning(*processes.c)
+_claim = Prepared(update(processes).where(P.processid == _claim_candidate, P.state == WAITING).values(**_claimed).returning(*processes.c))
+# SQLite: each lane head by itself (an index seek of microseconds), then the chosen one by id
+_lane_heads_apart = {name: Prepared(leg) for name, leg in (("open", _open_anywhere), ("here", _open_here), ("targeted", _targeted), ("conditioned", _conditioned))}
+_claim_by_id = Prepared(
+    update(processes).where(P.processid == bindparam("b_processid"), P.state == WAITING).values(**_claimed).returning(*processes.c)
 )
 
 
@@ -221,22 +235,32 @@ def claim(
     now: int,
 ) -> ProcessRecord | None:
     """Atomically assign the first matching waiting process (prioritytime order) to an executor."""
-    row = _claim.first(
-        conn,
-        {
-            "b_colonyname": colonyname,
-            "b_executortype": executortype,
-            "b_executorname": executorname,
-            "b_quotedname": _json.encode(executorname).decode(),
-            "b_locationname": locationname.lower(),
-            "b_availablecpu": availablecpu,
-            "b_availablemem": availablemem,
-            "b_executorid": executorid,
-            "b_now": now,
-        },
-    )
+    params = {
+        "b_colonyname": colonyname,
+        "b_executortype": executortype,
+        "b_executorname": executorname,
+        "b_quotedname": _json.encode(executorname).decode(),
+        "b_locationname": locationname.lower(),
+        "b_availablecpu": availablecpu,
+        "b_availablemem": availablemem,
+        "b_executorid": executorid,
+        "b_now": now,
+    }
+    if conn.dialect.name == "postgresql":
+        row = _claim.first(conn, params)
+    else:
+        row = _claim_apart(conn, params)
     _set_attribute_state(conn, row, RUNNING)
     return _with_attributes(conn, row)
+
+
+def _claim_apart(conn: Connection, params: dict[str, Any]) -> Row | None:
+    lanes = ("open", "targeted", "conditioned", "here") if params["b_locationname"] else ("open", "targeted", "conditioned")
+    heads = [head for head in (_lane_heads_apart[lane].first(conn, params) for lane in lanes) if head is not None]
+    if not heads:
+        return None
+    first = min(heads, key=lambda head: head["prioritytime"])
+    return _claim_by_id.first(conn, {**params, "b_processid": first["processid"]})
 
 
 _close = Prepared(
@@ -469,6 +493,9 @@ def list_processes(
 def history(conn: Connection, *, colonyname: str, executorid: str, since_ns: int, state: int, limit: int) -> list[models.Process]:
     """The newest `limit` processes of the state submitted since `since_ns`, oldest first (as upstream orders)."""
     query = select(processes).where(P.colonyname == colonyname, P.state == state, P.submissiontime >= since_ns)
+    if state in (SUCCESS, FAILED, CANCELLED):
+        # what was submitted since `since_ns` ended since then: a range of processes_ended
+        query = query.where(ended, P.endtime >= since_ns)
     if executorid:
         query = query.where(P.assignedexecutorid == executorid)
     rows = conn.execute(query.order_by(P.submissiontime.desc()).limit(limit)).all()

@@ -116,8 +116,10 @@ processes = Table(
     Column("assignedexecutorid", String(64), nullable=False, default=""),
     # JSON list of the executor names the process is targeted at; "" = any executor
     Column("executornames", Text, nullable=False, default=""),
-    # the one name when executornames holds exactly one (the common case): its own claim lane
+    # the one name when executornames holds exactly one (the common case)
     Column("targetname", String(256), nullable=False, default="", server_default=""),
+    # the claim lane, fixed at submit (processes.claim_lane): 0 open, 1 targeted, 2 conditioned
+    Column("claimlane", Integer, nullable=False, default=0, server_default="0"),
     # lower-cased; "" = any location
     Column("locationname", String(256), nullable=False, default=""),
     Column("cpu", BigInteger, nullable=False, default=0),  # millicores
@@ -143,30 +145,32 @@ P = processes.c
 assignable = text("state = 0 AND waitforparents = false")
 partial_index("processes_assign", assignable, P.colonyname, P.executortype, P.prioritytime)
 # Claim lanes (node/store/processes.py claim): each assignable process is in exactly one, and a
-# claim reads the head of at most four, so its cost does not grow with work it cannot take.
+# claim reads the head of at most four, so its cost does not grow with work it cannot take. The
+# conditions name the lane by number only: a partial index whose condition names a column that
+# a claim compares with a parameter (cpu <= ?) makes SQLite plan the statement again each run.
 # open: any executor of the type, no cpu/mem needs; one index seek per location
-claim_open = text("state = 0 AND waitforparents = false AND executornames = '' AND cpu = 0 AND mem = 0")
+claim_open = text("state = 0 AND waitforparents = false AND claimlane = 0")
 partial_index("processes_claim_open", claim_open, P.colonyname, P.executortype, P.locationname, P.prioritytime)
 # targeted at one executor name: one index seek for the claiming executor's name
-claim_targeted = text("state = 0 AND waitforparents = false AND targetname <> ''")
+claim_targeted = text("state = 0 AND waitforparents = false AND claimlane = 1")
 partial_index("processes_claim_targeted", claim_targeted, P.colonyname, P.executortype, P.targetname, P.prioritytime)
-# the rest (cpu/mem needs, or several target names): read in line and filtered. targetname
-# (always '' here) is a column so that this index, with three equalities, beats
-# processes_by_state (two) in SQLite's planner, which has no statistics to tell them apart.
-claim_conditioned = text(
-    "state = 0 AND waitforparents = false AND targetname = '' AND (executornames <> '' OR cpu > 0 OR mem > 0)"
-)
-partial_index("processes_claim_conditioned", claim_conditioned, P.colonyname, P.executortype, P.targetname, P.prioritytime)
+# the rest (cpu/mem needs, or several target names): read in line and filtered. claimlane is a
+# column too so that this index, with three equalities, beats processes_by_state (two) in
+# SQLite's planner, which has no statistics to tell them apart.
+claim_conditioned = text("state = 0 AND waitforparents = false AND claimlane = 2")
+partial_index("processes_claim_conditioned", claim_conditioned, P.colonyname, P.executortype, P.claimlane, P.prioritytime)
 Index("processes_by_state", P.colonyname, P.state, P.prioritytime)
-# getprocesshistmsg: a colony's processes of one state, newest submitted first
-Index("processes_by_submission", P.colonyname, P.state, P.submissiontime)
-# getprocessesmsg for the final states, newest ended first. Partial, so that submit and assign
-# never touch it (an IN list, not a range: SQLite would seek on the range instead of on the
-# state and sort what it found).
+# Partial indexes below keep the hot path light: every index a state change touches is another
+# page for SQLite to write at commit, so submit and assign touch none of these, and processes
+# outside workflows never touch processes_by_graph.
+# getprocessesmsg for the final states, newest ended first, and their getprocesshistmsg (ended
+# since the window began; an IN list, not a range: SQLite would seek on the range instead of on
+# the state and sort what it found)
 ended = text("state IN (2, 3, 4)")
 partial_index("processes_ended", ended, P.colonyname, P.state, P.endtime)
 # a workflow's members, and (with state) its state from a few seeks instead of a count
-Index("processes_by_graph", P.processgraphid, P.state)
+in_graph = text("processgraphid <> ''")
+partial_index("processes_by_graph", in_graph, P.processgraphid, P.state)
 partial_index("processes_waitdeadline", text("state = 0 AND waitdeadline > 0"), P.waitdeadline)
 partial_index("processes_execdeadline", text("state = 1 AND execdeadline > 0"), P.execdeadline)
 

@@ -15,7 +15,7 @@ from colonies import models
 from colonies.models import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING
 from colonies.node.store import processes as pq
 from colonies.node.store.processes import ProcessRecord
-from colonies.node.store.schema import attributes, metadata, processes
+from colonies.node.store.schema import attributes, in_graph, metadata, processes
 from colonies.timefmt import format_ns
 
 processgraphs = Table(
@@ -39,6 +39,12 @@ TERMINAL = (SUCCESS, FAILED, CANCELLED)
 PARENT_FAILED = "Parent process {} failed"
 
 _json = msgspec.json.Encoder()
+
+
+def _members_of(processgraphid: str) -> tuple[Any, Any]:
+    """Where a process belongs to the graph; the literal condition lets it use processes_by_graph."""
+    return P.processgraphid == processgraphid, in_graph
+
 _list = msgspec.json.Decoder(list[Any])
 _ids = msgspec.json.Decoder(list[str])
 
@@ -151,7 +157,7 @@ def _present_states(conn: Connection, processgraphid: str) -> set[int]:
     """Which member states occur in the graph: one index seek per state (processes_by_graph), so
     a member's change costs the same in a graph of 10 or of 10,000."""
     probes = [
-        select(P.processid).where(P.processgraphid == processgraphid, P.state == state).limit(1).exists()
+        select(P.processid).where(*_members_of(processgraphid), P.state == state).limit(1).exists()
         for state in _MEMBER_STATES
     ]
     found = conn.execute(select(*probes)).one()
@@ -180,7 +186,7 @@ def cancel_graph(conn: Connection, processgraphid: str, now: int) -> list[Proces
     if graph is None or graph.state in TERMINAL:
         return None
     ids = conn.execute(
-        select(P.processid).where(P.processgraphid == processgraphid, P.state.in_((WAITING, RUNNING)))
+        select(P.processid).where(*_members_of(processgraphid), P.state.in_((WAITING, RUNNING)))
     ).scalars().all()
     cancelled = [r for r in (pq.cancel(conn, processid=pid, now=now) for pid in ids) if r is not None]
     conn.execute(update(processgraphs).where(G.processgraphid == processgraphid).values(state=CANCELLED, endtime=now))
@@ -195,10 +201,10 @@ def _remove_graph_rows(conn: Connection, processgraphid: str) -> tuple[int, int]
     """The graph with its processes, their attributes and channels; (graphs, processes) removed."""
     from colonies.node.store import channels
 
-    ids = select(P.processid).where(P.processgraphid == processgraphid)
+    ids = select(P.processid).where(*_members_of(processgraphid))
     channels.delete_for_processes(conn, ids)
     conn.execute(delete(attributes).where(attributes.c.targetid.in_(ids)))
-    members = conn.execute(delete(processes).where(P.processgraphid == processgraphid)).rowcount
+    members = conn.execute(delete(processes).where(*_members_of(processgraphid))).rowcount
     return conn.execute(delete(processgraphs).where(G.processgraphid == processgraphid)).rowcount, members
 
 
@@ -283,7 +289,7 @@ def graph_from_row(conn: Connection, g: Mapping[str, Any], *, detailed: bool = T
         return graph
     rows = conn.execute(
         select(P.processid, P.state, P.parents, P.children, P.spec)
-        .where(P.processgraphid == g["processgraphid"])
+        .where(*_members_of(g["processgraphid"]))
         .order_by(P.submissiontime, P.processid)
     ).all()
     graph.processids = [r.processid for r in rows]
@@ -348,7 +354,7 @@ def count_by_state(conn: Connection, colonyname: str | None) -> dict[int, int]:
 
 def leaf_outputs(conn: Connection, processgraphid: str) -> list[Any]:
     rows = conn.execute(
-        select(P.children, P.output).where(P.processgraphid == processgraphid).order_by(P.submissiontime, P.processid)
+        select(P.children, P.output).where(*_members_of(processgraphid)).order_by(P.submissiontime, P.processid)
     )
     outputs: list[Any] = []
     for r in rows:

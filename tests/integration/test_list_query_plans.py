@@ -48,6 +48,12 @@ QUERIES: dict[str, Callable[[Connection], Any]] = {
 }
 
 
+# History sorts what its index search found: processes that ended within the window (final
+# states), or the colony's running or waiting ones. An index per submission time would cost every
+# state change one more page to write; history is read off the loop and its reply is bounded.
+SORTED_AFTER_SEARCH = {"history", "history of an executor"}
+
+
 def plans(conn: Connection, op: Callable[[Connection], Any]) -> list[str]:
     """The plan lines of every statement `op` runs."""
     statements: list[tuple[str, Any]] = []
@@ -96,4 +102,6 @@ async def test_the_query_behind_a_list_or_a_removal_batch_searches_an_index(stor
         return lines, full_scans_or_sorts(conn, lines)
 
     lines, bad = await store.read(explain)
+    if name in SORTED_AFTER_SEARCH:
+        bad = [line for line in bad if "Sort" not in line and "ORDER BY" not in line]
     assert lines and not bad, lines
