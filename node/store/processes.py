@@ -203,17 +203,14 @@ _claimed = dict(
     execdeadline=case((P.maxexectime > 0, bindparam("b_now", type_=BigInteger) + P.maxexectime * NS_SQL), else_=0),
 )
 
-# PostgreSQL: one statement (one round trip); the earliest lane head, locked so that a
-# concurrent claimer skips it. (SQLite runs this form several times slower than its parts.)
-_lane_heads = union_all(*(select(leg.subquery()) for leg in (_open_anywhere, _open_here, _targeted, _conditioned))).subquery()
-_claim_candidate = (
-    select(P.processid)
-    .where(P.processid.in_(select(_lane_heads.c.processid)), P.state == WAITING)
-    .order_by(P.prioritytime)
-    .limit(1)
-    .with_for_update(skip_locked=True)
-    .scalar_subquery()
-)
+# PostgreSQL: one statement (one round trip). Each lane head is locked as it is read, skipping
+# rows a concurrent claimer holds, so two writers never pick the same head (the heads not taken
+# stay locked until the commit, a moment). SQLite runs this form several times slower than its
+# parts, and has one writer.
+_lane_heads = union_all(
+    *(select(leg.with_for_update(skip_locked=True).subquery()) for leg in (_open_anywhere, _open_here, _targeted, _conditioned))
+).subquery()
+_claim_candidate = select(_lane_heads.c.processid).order_by(_lane_heads.c.prioritytime).limit(1).scalar_subquery()
 _claim = Prepared(update(processes).where(P.processid == _claim_candidate, P.state == WAITING).values(**_claimed).returning(*processes.c))
 # SQLite: each lane head by itself (an index seek of microseconds), then the chosen one by id
 _lane_heads_apart = {name: Prepared(leg) for name, leg in (("open", _open_anywhere), ("here", _open_here), ("targeted", _targeted), ("conditioned", _conditioned))}

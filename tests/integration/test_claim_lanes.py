@@ -84,3 +84,39 @@ async def test_every_claim_lane_is_an_index_seek_on_sqlite(tmp_path):
         assert any(index in d for d in details), "\n".join(details)
     assert not any(d.startswith("SCAN processes") and "INDEX" not in d for d in details), details
     engine.dispose()
+
+
+async def test_two_postgresql_transactions_claiming_at_once_take_different_processes(postgres):
+    """Each lane head is locked as it is read (SKIP LOCKED): a second claimer in another
+    transaction passes over the first one's head instead of missing or sharing it."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from colonies.client import func_spec as spec_of
+    from colonies.node.store.database import Database
+    from colonies.node.submission import process_row, validate_spec
+
+    url = postgres.new_database()
+    await (await Database.open(url)).close()
+    engine = create_async_engine(url)
+    spec = validate_spec(spec_of("f", "c", "t"))
+    async with engine.begin() as conn:
+        for i in range(2):
+            row, attrs = process_row(spec, initiatorid="i", initiatorname="u", now=i + 1)
+            await conn.run_sync(lambda sync, row=row, attrs=attrs: pq.insert_process(sync, row, attrs))
+
+    def claim(sync):
+        record = pq.claim(sync, colonyname="c", executortype="t", executorname="e", executorid="x",
+                          locationname="", availablecpu=10**9, availablemem=10**9, now=5)
+        return record.process.processid if record else None
+
+    try:
+        async with engine.connect() as first, engine.connect() as second:
+            await first.begin()
+            await second.begin()
+            one = await first.run_sync(claim)
+            other = await second.run_sync(claim)
+            assert one and other and one != other
+            await first.commit()
+            await second.commit()
+    finally:
+        await engine.dispose()
