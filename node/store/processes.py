@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import msgspec
-from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, literal, or_, select, union_all, update
+from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, literal, or_, select, tuple_, union_all, update
 from sqlalchemy.engine import Connection, Row
 
 from colonies import models
@@ -213,7 +213,33 @@ _lane_heads = union_all(
 _claim_candidate = select(_lane_heads.c.processid).order_by(_lane_heads.c.prioritytime).limit(1).scalar_subquery()
 _claim = Prepared(update(processes).where(P.processid == _claim_candidate, P.state == WAITING).values(**_claimed).returning(*processes.c))
 # SQLite: each lane head by itself (an index seek of microseconds), then the chosen one by id
-_lane_heads_apart = {name: Prepared(leg) for name, leg in (("open", _open_anywhere), ("here", _open_here), ("targeted", _targeted), ("conditioned", _conditioned))}
+_lane_heads_apart = {name: Prepared(leg) for name, leg in (("open", _open_anywhere), ("here", _open_here), ("targeted", _targeted))}
+# The conditioned lane, by requirement shape (cpu, mem): the shapes in the lane that fit are
+# found by skipping from one to the next (each an index seek), and only those shapes' heads are
+# read, so work that needs more than the executor offers costs one seek per shape, not per row.
+_next_shape = Prepared(
+    select(P.cpu, P.mem)
+    .where(
+        P.colonyname == bindparam("b_colonyname"),
+        P.executortype == bindparam("b_executortype"),
+        claim_conditioned,
+        P.cpu <= bindparam("b_availablecpu"),
+        tuple_(P.cpu, P.mem) > tuple_(bindparam("b_aftercpu", type_=BigInteger), bindparam("b_aftermem", type_=BigInteger)),
+    )
+    .order_by(P.cpu, P.mem)
+    .limit(1)
+)
+_shape_head = Prepared(
+    _lane_head(
+        claim_conditioned,
+        P.cpu == bindparam("b_cpu"),
+        P.mem == bindparam("b_mem"),
+        or_(P.executornames == "", text_contains(P.executornames, bindparam("b_quotedname"))),
+        or_(P.locationname == "", P.locationname == bindparam("b_locationname")),
+    )
+)
+MAX_SHAPES = 64  # distinct (cpu, mem) shapes one claim looks at; beyond, the rest wait their turn
+NO_MEM_ABOVE = 2**62
 _claim_by_id = Prepared(
     update(processes).where(P.processid == bindparam("b_processid"), P.state == WAITING).values(**_claimed).returning(*processes.c)
 )
@@ -252,12 +278,31 @@ def claim(
 
 
 def _claim_apart(conn: Connection, params: dict[str, Any]) -> Row | None:
-    lanes = ("open", "targeted", "conditioned", "here") if params["b_locationname"] else ("open", "targeted", "conditioned")
+    lanes = ("open", "targeted", "here") if params["b_locationname"] else ("open", "targeted")
     heads = [head for head in (_lane_heads_apart[lane].first(conn, params) for lane in lanes) if head is not None]
+    heads += _conditioned_heads(conn, params)
     if not heads:
         return None
     first = min(heads, key=lambda head: head["prioritytime"])
     return _claim_by_id.first(conn, {**params, "b_processid": first["processid"]})
+
+
+def _conditioned_heads(conn: Connection, params: dict[str, Any]) -> list[Row]:
+    heads: list[Row] = []
+    after = (-1, -1)
+    for _ in range(MAX_SHAPES):
+        shape = _next_shape.first(conn, {**params, "b_aftercpu": after[0], "b_aftermem": after[1]})
+        if shape is None:
+            break
+        cpu, mem = shape["cpu"], shape["mem"]
+        if mem > params["b_availablemem"]:
+            after = (cpu, NO_MEM_ABOVE)  # more memory for this cpu fits no better: the next cpu
+            continue
+        head = _shape_head.first(conn, {**params, "b_cpu": cpu, "b_mem": mem})
+        if head is not None:
+            heads.append(head)
+        after = (cpu, mem)
+    return heads
 
 
 _close = Prepared(

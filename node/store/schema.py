@@ -154,11 +154,14 @@ partial_index("processes_claim_open", claim_open, P.colonyname, P.executortype, 
 # targeted at one executor name: one index seek for the claiming executor's name
 claim_targeted = text("state = 0 AND waitforparents = false AND claimlane = 1")
 partial_index("processes_claim_targeted", claim_targeted, P.colonyname, P.executortype, P.targetname, P.prioritytime)
-# the rest (cpu/mem needs, or several target names): read in line and filtered. claimlane is a
-# column too so that this index, with three equalities, beats processes_by_state (two) in
-# SQLite's planner, which has no statistics to tell them apart.
+# the rest (cpu/mem needs, or several target names), by requirement shape: SQLite skips from
+# shape to shape, PostgreSQL reads the lane in line. claimlane is a column too so that this
+# index, with three equalities, beats processes_by_state (two) in SQLite's planner, which has no
+# statistics to tell them apart.
 claim_conditioned = text("state = 0 AND waitforparents = false AND claimlane = 2")
-partial_index("processes_claim_conditioned", claim_conditioned, P.colonyname, P.executortype, P.claimlane, P.prioritytime)
+partial_index(
+    "processes_claim_conditioned", claim_conditioned, P.colonyname, P.executortype, P.claimlane, P.cpu, P.mem, P.prioritytime
+)
 Index("processes_by_state", P.colonyname, P.state, P.prioritytime)
 # Partial indexes below keep the hot path light: every index a state change touches is another
 # page for SQLite to write at commit, so submit and assign touch none of these, and processes

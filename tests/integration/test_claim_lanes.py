@@ -24,11 +24,13 @@ async def test_an_executor_finds_its_targeted_process_behind_work_targeted_at_an
             await us.submit(func_spec("f", colony.name, "test", executornames=[other.name, "nobody"]))
         for _ in range(50):
             await us.submit(func_spec("f", colony.name, "test", cpu="64000m"))
+        for _ in range(50):
+            await us.submit(func_spec("f", colony.name, "test", mem="64Gi"))
         wanted = await us.submit(func_spec("f", colony.name, "test", executornames=[mine.name]))
-        got = await ex.assign(colony.name, 2, availablecpu="1000m")
+        got = await ex.assign(colony.name, 2, availablecpu="1000m", availablemem="1Gi")
         assert got.processid == wanted.processid
         with pytest.raises(RPCError) as err:
-            await ex.assign(colony.name, -1, availablecpu="1000m")
+            await ex.assign(colony.name, -1, availablecpu="1000m", availablemem="1Gi")
         assert err.value.status == 404
 
 
@@ -68,21 +70,25 @@ async def test_a_located_process_goes_only_to_an_executor_at_that_location(colon
         assert (await at_lab.assign(colony.name, 2)).processid == wanted.processid
 
 
-async def test_every_claim_lane_is_an_index_seek_on_sqlite(tmp_path):
-    """No full scan of the processes table: each lane head comes from its partial index, on a
+async def test_every_statement_of_a_sqlite_claim_is_an_index_seek(tmp_path):
+    """No scan of the processes table and no sort: each lane head, each step from one
+    requirement shape to the next and each shape's head come from their partial index, on a
     store built by the migrations as a node builds it."""
     from colonies.node.store.database import Database
 
     url = f"sqlite:///{tmp_path / 'plan.db'}"
     await (await Database.open(url)).close()
     engine = create_engine(url)
-    statement = pq._claim.statement.compile(dialect=engine.dialect)
+    statements = {**pq._lane_heads_apart, "next shape": pq._next_shape, "shape head": pq._shape_head}
+    expected = {"open": "processes_claim_open", "here": "processes_claim_open", "targeted": "processes_claim_targeted",
+                "next shape": "processes_claim_conditioned", "shape head": "processes_claim_conditioned"}
     with engine.connect() as conn:
-        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", tuple(None for _ in statement.positiontup or ())).all()
-    details = [row[-1] for row in plan]
-    for index in ("processes_claim_open", "processes_claim_targeted", "processes_claim_conditioned"):
-        assert any(index in d for d in details), "\n".join(details)
-    assert not any(d.startswith("SCAN processes") and "INDEX" not in d for d in details), details
+        for name, prepared in statements.items():
+            compiled = prepared.statement.compile(dialect=engine.dialect)
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", tuple(1 for _ in compiled.positiontup or ())).all()
+            details = [row[-1] for row in plan]
+            assert any(d.startswith("SEARCH processes USING INDEX " + expected[name]) for d in details), (name, details)
+            assert not any(d.startswith("SCAN") or "TEMP B-TREE" in d for d in details), (name, details)
     engine.dispose()
 
 
@@ -120,3 +126,18 @@ async def test_two_postgresql_transactions_claiming_at_once_take_different_proce
             await second.commit()
     finally:
         await engine.dispose()
+
+
+async def test_conditioned_work_goes_to_the_first_executor_that_fits_it_in_line(colony):
+    small, big, user = colony.add_executor(), colony.add_executor(), colony.add_user()
+    async with _client(colony, small) as at_small, _client(colony, big) as at_big, _client(colony, user) as us:
+        huge = await us.submit(func_spec("f", colony.name, "test", cpu="8000m", mem="16Gi"))
+        wide = await us.submit(func_spec("f", colony.name, "test", cpu="500m", mem="32Gi"))
+        fits = await us.submit(func_spec("f", colony.name, "test", cpu="500m", mem="512Mi"))
+        tiny = await us.submit(func_spec("f", colony.name, "test", mem="100Mi"))
+        assert (await at_small.assign(colony.name, 2, availablecpu="1000m", availablemem="1Gi")).processid == fits.processid
+        assert (await at_small.assign(colony.name, 2, availablecpu="1000m", availablemem="1Gi")).processid == tiny.processid
+        with pytest.raises(RPCError):
+            await at_small.assign(colony.name, -1, availablecpu="1000m", availablemem="1Gi")
+        got = [(await at_big.assign(colony.name, 2, availablecpu="16000m", availablemem="64Gi")).processid for _ in range(2)]
+        assert got == [huge.processid, wide.processid]

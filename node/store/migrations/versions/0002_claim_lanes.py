@@ -21,7 +21,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('claimlane', sa.Integer(), server_default='0', nullable=False))
         batch_op.drop_index('processes_by_graph')
         batch_op.create_index('processes_by_graph', ['processgraphid', 'state'], unique=False, sqlite_where=sa.text("processgraphid <> ''"), postgresql_where=sa.text("processgraphid <> ''"))
-        batch_op.create_index('processes_claim_conditioned', ['colonyname', 'executortype', 'claimlane', 'prioritytime'], unique=False, sqlite_where=sa.text("state = 0 AND waitforparents = false AND claimlane = 2"), postgresql_where=sa.text("state = 0 AND waitforparents = false AND claimlane = 2"))
+        batch_op.create_index('processes_claim_conditioned', ['colonyname', 'executortype', 'claimlane', 'cpu', 'mem', 'prioritytime'], unique=False, sqlite_where=sa.text("state = 0 AND waitforparents = false AND claimlane = 2"), postgresql_where=sa.text("state = 0 AND waitforparents = false AND claimlane = 2"))
         batch_op.create_index('processes_claim_open', ['colonyname', 'executortype', 'locationname', 'prioritytime'], unique=False, sqlite_where=sa.text("state = 0 AND waitforparents = false AND claimlane = 0"), postgresql_where=sa.text("state = 0 AND waitforparents = false AND claimlane = 0"))
         batch_op.create_index('processes_claim_targeted', ['colonyname', 'executortype', 'targetname', 'prioritytime'], unique=False, sqlite_where=sa.text("state = 0 AND waitforparents = false AND claimlane = 1"), postgresql_where=sa.text("state = 0 AND waitforparents = false AND claimlane = 1"))
         batch_op.create_index('processes_ended', ['colonyname', 'state', 'endtime'], unique=False, sqlite_where=sa.text('state IN (2, 3, 4)'), postgresql_where=sa.text('state IN (2, 3, 4)'))
