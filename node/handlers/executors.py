@@ -15,11 +15,9 @@ from colonies.messages import (
     UpdateExecutorMsg,
 )
 from colonies.models import APPROVED, PENDING, REJECTED, UNREGISTERED
-from colonies.node.core import NodeCore
+from colonies.node.executors import unregister
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.store import directory as dq
-from colonies.node.store import processes as pq
-from colonies.node.store import workflows as wq
 from colonies.node.validate import require_id, require_name
 from colonies.timefmt import format_ns
 from colonies.wire import RPCError
@@ -122,23 +120,6 @@ async def approve_executor(call: Call, msg: ExecutorNameMsg) -> dict[str, Any]:
 @rpc("rejectexecutormsg", ExecutorNameMsg)
 async def reject_executor(call: Call, msg: ExecutorNameMsg) -> dict[str, Any]:
     return await _set_state(call, msg, REJECTED)
-
-
-async def unregister(node: NodeCore, executor: models.Executor) -> int:
-    """Remove an executor from its colony (removeexecutormsg, stale-executor cleanup): its functions
-    go, it is kept as UNREGISTERED, and the processes it was running go back to the queue.
-    Returns how many processes changed."""
-    colonyname, name, executorid = executor.colonyname, executor.executorname, executor.executorid
-    now = node.now_ns()
-
-    def write(conn):  # type: ignore[no-untyped-def]
-        dq.unregister_executor(conn, colonyname, name)
-        return wq.changed_many(conn, pq.release_executor_processes(conn, colonyname, executorid, now), now)
-
-    released = await node.change(write)
-    node.directory.update_executor(colonyname, name, state=UNREGISTERED)
-    node.directory.forget_functions_of(colonyname, name)
-    return len(released)
 
 
 @rpc("removeexecutormsg", ExecutorNameMsg)

@@ -1,14 +1,12 @@
 """Cron trigger loop (spec §4.9): every `cron_checker_period` seconds, start the crons that are due."""
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Any, Coroutine
 
 from colonies.node import crons
 from colonies.node.core import NodeCore
+from colonies.node.services.base import every
 
-log = logging.getLogger(__name__)
 
 
 def should_run(core: NodeCore) -> bool:
@@ -17,15 +15,7 @@ def should_run(core: NodeCore) -> bool:
 
 
 async def run(core: NodeCore, period: float) -> None:
-    while True:
-        if should_run(core):
-            try:
-                await crons.check_once(core)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("cron check failed")
-        await asyncio.sleep(period)
+    await every(period, lambda: crons.check_once(core), what="cron check", runs_here=lambda: should_run(core))
 
 
 def service(core: NodeCore) -> Coroutine[Any, Any, None] | None:

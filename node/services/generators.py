@@ -2,14 +2,12 @@
 workflows that queued arguments call for."""
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Any, Coroutine
 
 from colonies.node import generators
 from colonies.node.core import NodeCore
+from colonies.node.services.base import every
 
-log = logging.getLogger(__name__)
 
 # workflows submitted per check; when a check is full the next one follows at once
 BUDGET = 200
@@ -21,16 +19,11 @@ def should_run(core: NodeCore) -> bool:
 
 
 async def run(core: NodeCore, period: float) -> None:
-    while True:
-        more = False
-        if should_run(core):
-            try:
-                _, more = await generators.check_once(core, budget=BUDGET)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("generator check failed")
-        await asyncio.sleep(0 if more else period)
+    async def step() -> bool:
+        _, more = await generators.check_once(core, budget=BUDGET)
+        return more  # a budget's worth done and more due: again at once
+
+    await every(period, step, what="generator check", runs_here=lambda: should_run(core))
 
 
 def service(core: NodeCore) -> Coroutine[Any, Any, None] | None:

@@ -1,13 +1,11 @@
 """Write-behind of executor liveness: assign calls update memory, this flushes it to the store."""
 from __future__ import annotations
 
-import asyncio
-import logging
 
 from colonies.node.core import NodeCore
+from colonies.node.services.base import every
 from colonies.node.store import directory as dq
 
-log = logging.getLogger(__name__)
 
 
 async def flush(core: NodeCore, flushed: dict[str, int]) -> None:
@@ -20,12 +18,7 @@ async def flush(core: NodeCore, flushed: dict[str, int]) -> None:
 async def run(core: NodeCore, interval: float = 2.0) -> None:
     flushed: dict[str, int] = {}
     try:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await flush(core, flushed)
-            except Exception:
-                log.exception("liveness flush failed")
+        await every(interval, lambda: flush(core, flushed), what="liveness flush", wait_first=True)
     finally:
         # last flush on shutdown
         try:

@@ -8,7 +8,6 @@ one transaction each.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from functools import partial
@@ -17,6 +16,7 @@ from typing import Callable
 from sqlalchemy.engine import Connection
 
 from colonies.node.core import NodeCore
+from colonies.node.services.base import every
 from colonies.node.store import retention as rq
 
 log = logging.getLogger(__name__)
@@ -57,14 +57,7 @@ async def sweep(core: NodeCore) -> Swept:
 
 async def run(core: NodeCore) -> None:
     await core.db.write(rq.ensure_index)
-    while True:
-        try:
-            await sweep(core)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("retention sweep failed")
-        await asyncio.sleep(core.config.cleanup_interval)
+    await every(core.config.cleanup_interval, lambda: sweep(core), what="retention sweep")
 
 
 def service(core: NodeCore):  # type: ignore[no-untyped-def]

@@ -7,12 +7,12 @@ never heard from since they were (re)registered are left alone.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from colonies import models
 from colonies.node.core import NodeCore
-from colonies.node.handlers.executors import unregister
+from colonies.node.services.base import every
+from colonies.node.executors import unregister
 from colonies.node.store import directory as dq
 
 log = logging.getLogger(__name__)
@@ -65,14 +65,7 @@ async def sweep(core: NodeCore) -> list[models.Executor]:
 
 
 async def run(core: NodeCore) -> None:
-    while True:
-        await asyncio.sleep(core.config.cleanup_interval)
-        try:
-            await sweep(core)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("stale executor cleanup failed")
+    await every(core.config.cleanup_interval, lambda: sweep(core), what="stale executor cleanup", wait_first=True)
 
 
 def service(core: NodeCore):  # type: ignore[no-untyped-def]

@@ -1,17 +1,15 @@
 """maxwaittime and maxexectime enforcement (spec §4.3), once a second."""
 from __future__ import annotations
 
-import asyncio
-import logging
 
 import msgspec
 
 from colonies.node.core import NodeCore
+from colonies.node.services.base import every
 from colonies.node.store import processes as pq
 from colonies.node.store import workflows as wq
 from colonies.node.store.processes import ProcessRecord
 
-log = logging.getLogger(__name__)
 
 WAIT_EXCEEDED = "Maximum waiting time limit exceeded"
 EXEC_EXCEEDED = "Maximum execution time limit exceeded"
@@ -38,14 +36,7 @@ async def check_once(core: NodeCore) -> int:
 
 
 async def run(core: NodeCore, interval: float) -> None:
-    while True:
-        try:
-            await check_once(core)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("timeout check failed")
-        await asyncio.sleep(interval)
+    await every(interval, lambda: check_once(core), what="timeout check")
 
 
 def service(core: NodeCore):  # type: ignore[no-untyped-def]

@@ -1,0 +1,34 @@
+"""The one loop every background service runs on."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+async def every(
+    interval: float,
+    step: Callable[[], Awaitable[Any]],
+    *,
+    what: str,
+    wait_first: bool = False,
+    runs_here: Callable[[], bool] = lambda: True,
+) -> None:
+    """Run `step` every `interval` seconds until cancelled. A step that raises is logged and the
+    loop goes on; a step that returns True has more to do and runs again at once. `runs_here` is
+    the seam for replicas: a step only the leader should run asks it each time."""
+    if wait_first:
+        await asyncio.sleep(interval)
+    while True:
+        more = False
+        if runs_here():
+            try:
+                more = (await step()) is True
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s failed", what)
+        await asyncio.sleep(0 if more else interval)
