@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import msgspec
-from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, literal, or_, select, tuple_, union_all, update
+from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, literal, or_, select, union_all, update
 from sqlalchemy.engine import Connection, Row
 
 from colonies import models
@@ -217,18 +217,19 @@ _lane_heads_apart = {name: Prepared(leg) for name, leg in (("open", _open_anywhe
 # The conditioned lane, by requirement shape (cpu, mem): the shapes in the lane that fit are
 # found by skipping from one to the next (each an index seek), and only those shapes' heads are
 # read, so work that needs more than the executor offers costs one seek per shape, not per row.
-_next_shape = Prepared(
-    select(P.cpu, P.mem)
-    .where(
-        P.colonyname == bindparam("b_colonyname"),
-        P.executortype == bindparam("b_executortype"),
-        claim_conditioned,
-        P.cpu <= bindparam("b_availablecpu"),
-        tuple_(P.cpu, P.mem) > tuple_(bindparam("b_aftercpu", type_=BigInteger), bindparam("b_aftermem", type_=BigInteger)),
+def _shape_seek(*where: Any) -> Prepared:
+    return Prepared(
+        select(P.cpu, P.mem)
+        .where(P.colonyname == bindparam("b_colonyname"), P.executortype == bindparam("b_executortype"), claim_conditioned, *where)
+        .order_by(P.cpu, P.mem)
+        .limit(1)
     )
-    .order_by(P.cpu, P.mem)
-    .limit(1)
-)
+
+
+# the next shape: more memory at the same cpu, else the next cpu (two seeks: SQLite cannot seek
+# on a row-value range and an upper bound together)
+_next_mem = _shape_seek(P.cpu == bindparam("b_aftercpu"), P.mem > bindparam("b_aftermem"), P.mem <= bindparam("b_availablemem"))
+_next_cpu = _shape_seek(P.cpu > bindparam("b_aftercpu"), P.cpu <= bindparam("b_availablecpu"))
 _shape_head = Prepared(
     _lane_head(
         claim_conditioned,
@@ -239,7 +240,6 @@ _shape_head = Prepared(
     )
 )
 MAX_SHAPES = 64  # distinct (cpu, mem) shapes one claim looks at; beyond, the rest wait their turn
-NO_MEM_ABOVE = 2**62
 _claim_by_id = Prepared(
     update(processes).where(P.processid == bindparam("b_processid"), P.state == WAITING).values(**_claimed).returning(*processes.c)
 )
@@ -289,19 +289,18 @@ def _claim_apart(conn: Connection, params: dict[str, Any]) -> Row | None:
 
 def _conditioned_heads(conn: Connection, params: dict[str, Any]) -> list[Row]:
     heads: list[Row] = []
-    after = (-1, -1)
+    after = {"b_aftercpu": -1, "b_aftermem": -1}
     for _ in range(MAX_SHAPES):
-        shape = _next_shape.first(conn, {**params, "b_aftercpu": after[0], "b_aftermem": after[1]})
+        shape = _next_mem.first(conn, {**params, **after}) or _next_cpu.first(conn, {**params, **after})
         if shape is None:
             break
         cpu, mem = shape["cpu"], shape["mem"]
+        after = {"b_aftercpu": cpu, "b_aftermem": mem}
         if mem > params["b_availablemem"]:
-            after = (cpu, NO_MEM_ABOVE)  # more memory for this cpu fits no better: the next cpu
-            continue
+            continue  # the first memory of this cpu is too much already: on to the next cpu
         head = _shape_head.first(conn, {**params, "b_cpu": cpu, "b_mem": mem})
         if head is not None:
             heads.append(head)
-        after = (cpu, mem)
     return heads
 
 

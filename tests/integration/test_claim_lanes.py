@@ -79,9 +79,10 @@ async def test_every_statement_of_a_sqlite_claim_is_an_index_seek(tmp_path):
     url = f"sqlite:///{tmp_path / 'plan.db'}"
     await (await Database.open(url)).close()
     engine = create_engine(url)
-    statements = {**pq._lane_heads_apart, "next shape": pq._next_shape, "shape head": pq._shape_head}
+    statements = {**pq._lane_heads_apart, "next mem": pq._next_mem, "next cpu": pq._next_cpu, "shape head": pq._shape_head}
     expected = {"open": "processes_claim_open", "here": "processes_claim_open", "targeted": "processes_claim_targeted",
-                "next shape": "processes_claim_conditioned", "shape head": "processes_claim_conditioned"}
+                "next mem": "processes_claim_conditioned", "next cpu": "processes_claim_conditioned",
+                "shape head": "processes_claim_conditioned"}
     with engine.connect() as conn:
         for name, prepared in statements.items():
             compiled = prepared.statement.compile(dialect=engine.dialect)
