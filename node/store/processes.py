@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import msgspec
-from sqlalchemy import BigInteger, bindparam, case, delete, func, insert, literal, or_, select, union_all, update
+from sqlalchemy import BigInteger, String, bindparam, case, delete, func, insert, literal, or_, select, text, union_all, update
 from sqlalchemy.engine import Connection, Row
 
 from colonies import models
@@ -207,8 +207,36 @@ _claimed = dict(
 # rows a concurrent claimer holds, so two writers never pick the same head (the heads not taken
 # stay locked until the commit, a moment). SQLite runs this form several times slower than its
 # parts, and has one writer.
+# The conditioned lane on PostgreSQL: a recursive walk from one requirement shape (cpu, mem) to
+# the next (a row-value index seek each, at most MAX_SHAPES), then the head of each shape that
+# fits, locked as it is read.
+_LANE = "colonyname = :b_colonyname AND executortype = :b_executortype AND state = 0 AND waitforparents = false AND claimlane = 2"
+_conditioned_by_shape = (
+    text(
+        f"""
+        WITH RECURSIVE shapes(cpu, mem, n) AS (
+            (SELECT cpu, mem, 1 FROM processes WHERE {_LANE} AND cpu <= :b_availablecpu ORDER BY cpu, mem LIMIT 1)
+            UNION ALL
+            SELECT next.cpu, next.mem, shapes.n + 1 FROM shapes, LATERAL (
+                SELECT cpu, mem FROM processes WHERE {_LANE} AND cpu <= :b_availablecpu AND (cpu, mem) > (shapes.cpu, shapes.mem)
+                ORDER BY cpu, mem LIMIT 1
+            ) AS next WHERE shapes.n < :b_maxshapes
+        )
+        SELECT head.processid, head.prioritytime FROM shapes, LATERAL (
+            SELECT processid, prioritytime FROM processes
+            WHERE {_LANE} AND cpu = shapes.cpu AND mem = shapes.mem
+              AND (executornames = '' OR strpos(executornames, :b_quotedname) > 0)
+              AND (locationname = '' OR locationname = :b_locationname)
+            ORDER BY prioritytime LIMIT 1 FOR UPDATE SKIP LOCKED
+        ) AS head WHERE shapes.mem <= :b_availablemem
+        """
+    )
+    .bindparams(bindparam("b_maxshapes", value=64))
+    .columns(processid=String(), prioritytime=BigInteger())
+)
 _lane_heads = union_all(
-    *(select(leg.with_for_update(skip_locked=True).subquery()) for leg in (_open_anywhere, _open_here, _targeted, _conditioned))
+    *(select(leg.with_for_update(skip_locked=True).subquery()) for leg in (_open_anywhere, _open_here, _targeted)),
+    select(_conditioned_by_shape.subquery()),
 ).subquery()
 _claim_candidate = select(_lane_heads.c.processid).order_by(_lane_heads.c.prioritytime).limit(1).scalar_subquery()
 _claim = Prepared(update(processes).where(P.processid == _claim_candidate, P.state == WAITING).values(**_claimed).returning(*processes.c))
