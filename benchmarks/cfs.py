@@ -26,7 +26,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchkit import free_port  # noqa: E402
 from colonies import dev  # noqa: E402
 from colonies.cfs.remote import NodeRemote, StorageStore  # noqa: E402
 from colonies.cfs.storage import S3Config, S3Storage  # noqa: E402
@@ -48,12 +48,6 @@ from colonies.client import AsyncClient  # noqa: E402
 from tests.support.s3 import raw_client, start_moto_server  # noqa: E402
 
 MB = 1_000_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_node(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -31,7 +31,6 @@ import contextlib
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,12 +42,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchkit import HOST, free_port, run, seeded_key
 from colonies import crypto, dev, messages
 from colonies.client import AsyncClient, func_spec
 from colonies.wire import RPCError
 
-HOST = "127.0.0.1"
-CURVE_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 TARGET_RATIO = 1.3
 
 
@@ -57,19 +55,6 @@ class Node:
     name: str
     url: str
     node_id: str
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def seeded_key(rng: random.Random) -> str:
-    while True:
-        raw = rng.randbytes(32)
-        if 0 < int.from_bytes(raw, "big") < CURVE_ORDER:
-            return raw.hex()
 
 
 def write_node_key(data_dir: Path, key: str) -> None:
@@ -359,16 +344,6 @@ def parse_args() -> argparse.Namespace:
     if min(args.count, args.latency_samples, args.burst, args.backlog) < 0 or args.providers < 1 or args.provider_executors < 1 or args.work_ms <= 0:
         parser.error("counts must be ≥ 0, --providers and --provider-executors ≥ 1, --work-ms > 0")
     return args
-
-
-def run(main: Any) -> Any:
-    """The client's loop: uvloop when installed, as in benchmarks/throughput.py and the CLI's nodes
-    (with the default loop the four executors in this one process are what limits the figures)."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
 
 
 def main() -> None:

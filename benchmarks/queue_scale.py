@@ -76,13 +76,11 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
 import os
 import random
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -90,12 +88,11 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Awaitable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-HOST = "127.0.0.1"
 PROBE_FLAG = "--internal-probe"
 
 
@@ -147,6 +144,11 @@ if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == PROBE_FLAG:
 
 from sqlalchemy import Boolean, create_engine, event  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.support
+
+from benchkit import HOST, free_port, latency_summary, percentile, run, seeded_key  # noqa: E402
+from tests.support.postgres import PostgresCluster, start_cluster  # noqa: E402
+
 from colonies import crypto, dev, messages, models, wire  # noqa: E402
 from colonies.client import AsyncClient, func_spec  # noqa: E402
 from colonies.models import SUCCESS, FunctionSpec  # noqa: E402
@@ -176,7 +178,6 @@ BASELINE_SECONDS = 2.0
 NODE_START_TIMEOUT = 120
 PG_TIMEOUT = 120
 LONG_CALL_TIMEOUT = 300.0  # removeall / the workflow: seconds before the client gives up
-CURVE_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 NS = 1_000_000_000
 TARGET_ASSIGN_RATIO = 2.0
 TARGET_STALL_MS = 50.0
@@ -186,125 +187,10 @@ TARGET_WORKFLOW_S = 2.0
 
 # --- small helpers --------------------------------------------------------------------------
 
-def percentile(ordered: list[float], pct: float) -> float:
-    """Nearest-rank percentile of an ascending list (0 for an empty one)."""
-    if not ordered:
-        return 0.0
-    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
-    return ordered[rank - 1]
-
-
-def latency(seconds: list[float]) -> dict[str, float]:
-    ordered = sorted(seconds)
-    ms = lambda v: round(v * 1000, 3)  # noqa: E731
-    return {
-        "p50_ms": ms(percentile(ordered, 50)),
-        "p99_ms": ms(percentile(ordered, 99)),
-        "max_ms": ms(ordered[-1]) if ordered else 0.0,
-    }
-
-
 def describe(err: BaseException) -> str:
     if isinstance(err, RPCError):
         return f"RPCError {err.status}: {err.message[:300]}"
     return repr(err)[:300]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def seeded_key(rng: random.Random) -> str:
-    while True:
-        raw = rng.randbytes(32)
-        if 0 < int.from_bytes(raw, "big") < CURVE_ORDER:
-            return raw.hex()
-
-
-def run_async(coro: Awaitable[Any]) -> Any:
-    """The client's loop: uvloop when installed, as the other benchmarks and the CLI's nodes."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coro)  # type: ignore[arg-type]
-    return uvloop.run(coro)  # type: ignore[arg-type]
-
-
-# --- a throwaway PostgreSQL cluster (as tests/support/postgres.py, without pytest) -----------
-
-def pg_bindir() -> Path | None:
-    pg_config = shutil.which("pg_config")
-    if pg_config is not None:
-        found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=30)
-        bindir = Path(found.stdout.strip())
-        if found.returncode == 0 and (bindir / "initdb").exists():
-            return bindir
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
-    return candidates[-1].parent if candidates else None
-
-
-@dataclass
-class PgCluster:
-    bindir: Path
-    root: Path
-    port: int
-    started: bool = False
-
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    def run(self, tool: str, *args: str) -> str:
-        result = subprocess.run(
-            ["runuser", "-u", "postgres", "--", str(self.bindir / tool), *args],
-            capture_output=True, text=True, timeout=PG_TIMEOUT, cwd="/",
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"{tool} failed: {(result.stderr or result.stdout).strip()[-500:]}")
-        return result.stdout
-
-    @classmethod
-    def start(cls) -> "PgCluster":
-        bindir = pg_bindir()
-        if bindir is None:
-            raise RuntimeError("PostgreSQL's initdb not found (pg_config --bindir, /usr/lib/postgresql/*/bin)")
-        if os.geteuid() != 0 or shutil.which("runuser") is None:
-            raise RuntimeError("the throwaway PostgreSQL cluster runs as the postgres user: needs root and runuser")
-        root = Path(tempfile.mkdtemp(prefix="colonies-qs-pg-"))
-        sockets = root / "sockets"
-        sockets.mkdir()
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-        cluster = cls(bindir, root, free_port())
-        try:
-            cluster.run("initdb", "-D", str(cluster.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale")
-            options = (f"-p {cluster.port} -k {sockets} -c listen_addresses={HOST} -c fsync=off "
-                       "-c synchronous_commit=off -c max_connections=200")
-            cluster.run("pg_ctl", "-D", str(cluster.data), "-o", options, "-l", str(root / "server.log"), "-w", "-t", "60", "start")
-            cluster.started = True
-        except BaseException:
-            cluster.stop()
-            raise
-        return cluster
-
-    def createdb(self, name: str) -> None:
-        self.run("createdb", "-h", HOST, "-p", str(self.port), "-U", "postgres", name)
-
-    def dropdb(self, name: str) -> None:
-        self.run("dropdb", "--force", "-h", HOST, "-p", str(self.port), "-U", "postgres", name)
-
-    def url(self, name: str) -> str:
-        return f"postgresql+asyncpg://postgres@{HOST}:{self.port}/{name}"
-
-    def stop(self) -> None:
-        try:
-            if self.started:
-                self.run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-                self.started = False
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
 
 
 # --- the store and its fill -----------------------------------------------------------------
@@ -314,7 +200,7 @@ class Store:
     kind: str  # "sqlite" | "postgresql"
     url: str  # the node's store URL
     data_dir: Path  # the dev node's data dir (the SQLite file lives there)
-    pg: PgCluster | None = None
+    pg: PostgresCluster | None = None
     dbname: str = ""
 
 
@@ -424,7 +310,7 @@ def fill_sqlite_file(path: Path, size: int, args: argparse.Namespace, rng: rando
     completes the row as a submit does), `--chunk` processes per transaction."""
     fill = Fill()
     started = time.perf_counter()
-    run_async(create_schema(f"sqlite:///{path}"))
+    run(create_schema(f"sqlite:///{path}"))
     engine = create_engine(f"sqlite:///{path}")
     event.listen(engine, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA synchronous=OFF"))
     try:
@@ -479,8 +365,8 @@ def fill_store(store: Store, size: int, args: argparse.Namespace, rng: random.Ra
     try:
         fill = fill_sqlite_file(staging, size, args, rng)
         started = time.perf_counter()
-        run_async(create_schema(store.url))
-        run_async(copy_sqlite_to_postgresql(staging, store))
+        run(create_schema(store.url))
+        run(copy_sqlite_to_postgresql(staging, store))
         fill.seconds += time.perf_counter() - started
         return fill
     finally:
@@ -565,7 +451,7 @@ async def measure_submits(url: str, samples: int) -> dict[str, Any]:
                 continue
             if i >= WARMUP:
                 seconds.append(time.perf_counter() - started)
-    return {"samples": len(seconds), **latency(seconds), "errors": len(errors), "first_error": errors[0] if errors else None}
+    return {"samples": len(seconds), **latency_summary(seconds), "errors": len(errors), "first_error": errors[0] if errors else None}
 
 
 async def measure_assigns(url: str, key: str, samples: int) -> dict[str, Any]:
@@ -595,7 +481,7 @@ async def measure_assigns(url: str, key: str, samples: int) -> dict[str, Any]:
             except Exception as err:
                 errors.append(f"close {describe(err)}")
     return {
-        "samples": len(seconds), **latency(seconds), "misses": misses, "wrong_assignments": wrong,
+        "samples": len(seconds), **latency_summary(seconds), "misses": misses, "wrong_assignments": wrong,
         "errors": len(errors), "first_error": errors[0] if errors else None,
     }
 
@@ -763,7 +649,7 @@ async def mixed_load(url: str, keys: list[str], fill: Fill, args: argparse.Names
                 except Exception as err:
                     errors.append(f"remove {describe(err)}")
         step.end = time.monotonic()
-        removal["single_removes"] = {"count": len(single), **latency(single)}
+        removal["single_removes"] = {"count": len(single), **latency_summary(single)}
         result["removals"] = removal
 
     probe = Probe(url, args.probe_interval_ms / 1000)
@@ -798,8 +684,8 @@ async def mixed_load(url: str, keys: list[str], fill: Fill, args: argparse.Names
             await asyncio.gather(steps_done, return_exceptions=True)
         samples = await probe.stop()
     result["drain"] = {"assigned_closed": closed, "per_second": round(closed / (load_end - load_start), 1),
-                       "assign": latency(assign_seconds), "wrong_assignments": wrong}
-    result["history_reads"] = {"count": len(history_seconds), **latency(history_seconds),
+                       "assign": latency_summary(assign_seconds), "wrong_assignments": wrong}
+    result["history_reads"] = {"count": len(history_seconds), **latency_summary(history_seconds),
                                "rows_max": max(history_rows, default=0)}
     result["health_probe"] = probe_figures(samples, load_start, load_end, steps, args.probe_interval_ms / 1000)
     result["steps_s"] = {s.name: [round(s.start - load_start, 3), round((s.end or load_end) - load_start, 3)] for s in steps}
@@ -823,7 +709,7 @@ async def measure(url: str, fill: Fill, args: argparse.Namespace, rng: random.Ra
 
 # --- per store, per size --------------------------------------------------------------------
 
-def one_size(kind: str, size: int, args: argparse.Namespace, workdir: Path, pg: PgCluster | None) -> dict[str, Any]:
+def one_size(kind: str, size: int, args: argparse.Namespace, workdir: Path, pg: PostgresCluster | None) -> dict[str, Any]:
     rng = random.Random(f"{args.seed}-{size}")
     data_dir = workdir / f"{kind}-{size}"
     data_dir.mkdir()
@@ -832,18 +718,18 @@ def one_size(kind: str, size: int, args: argparse.Namespace, workdir: Path, pg: 
     else:
         assert pg is not None
         dbname = f"queue_scale_{size}_{secrets.token_hex(3)}"
-        pg.createdb(dbname)
+        pg.create_database(dbname)
         store = Store(kind, pg.url(dbname), data_dir, pg, dbname)
     try:
         fill = fill_store(store, size, args, rng, workdir)
         entry: dict[str, Any] = {"fill": fill.summary()}
         with running_node(store, workdir / f"{kind}-{size}.log") as url:
-            entry |= run_async(measure(url, fill, args, random.Random(f"{args.seed}-{size}-keys")))
+            entry |= run(measure(url, fill, args, random.Random(f"{args.seed}-{size}-keys")))
         return entry
     finally:
         if store.dbname and pg is not None:
             with contextlib.suppress(Exception):
-                pg.dropdb(store.dbname)
+                pg.drop_database(store.dbname)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
@@ -888,7 +774,7 @@ def run_store(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
     pg = None
     try:
         if kind == "postgresql":
-            pg = PgCluster.start()
+            pg = start_cluster()
         for size in args.sizes:
             try:
                 result["sizes"][str(size)] = one_size(kind, size, args, workdir, pg)

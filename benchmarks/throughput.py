@@ -10,17 +10,18 @@ import argparse
 import asyncio
 import ipaddress
 import json
-import math
 import secrets
 import sys
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
+from benchkit import latency_summary
+from benchkit import run as on_client_loop
 from colonies import crypto
 from colonies.client import AsyncClient, func_spec
 from colonies.models import WAITING, Process
@@ -57,29 +58,6 @@ class Setup:
 
     def spec(self, phase: str, index: int) -> Any:
         return func_spec(FUNCNAME, self.colonyname, EXECUTOR_TYPE, args=[phase, index])
-
-
-def percentile(sorted_values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of an ascending list (0 for an empty one)."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, min(len(sorted_values), math.ceil(pct / 100 * len(sorted_values))))
-    return sorted_values[rank - 1]
-
-
-def latency_summary(seconds: list[float]) -> dict[str, float]:
-    ordered = sorted(seconds)
-
-    def ms(value: float) -> float:
-        return round(value * 1000, 3)
-
-    return {
-        "p50_ms": ms(percentile(ordered, 50)),
-        "p90_ms": ms(percentile(ordered, 90)),
-        "p99_ms": ms(percentile(ordered, 99)),
-        "max_ms": ms(ordered[-1]) if ordered else 0.0,
-        "mean_ms": ms(sum(ordered) / len(ordered)) if ordered else 0.0,
-    }
 
 
 def check_loopback(url: str) -> None:
@@ -406,14 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     args.url = args.url.rstrip("/")
     if not args.allow_remote:
         check_loopback(args.url)
-    runner: Callable[[Awaitable[dict[str, Any]]], dict[str, Any]]
-    try:
-        import uvloop
-
-        runner = uvloop.run  # type: ignore[assignment]
-    except ImportError:
-        runner = asyncio.run  # type: ignore[assignment]
-    result = runner(run(args))
+    result = on_client_loop(run(args))
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

@@ -43,8 +43,14 @@ class PostgresCluster:
     def new_database(self) -> str:
         """A fresh, empty database; its SQLAlchemy URL."""
         name = f"colonies_{secrets.token_hex(6)}"
-        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        self.create_database(name)
         return self.url(name)
+
+    def create_database(self, name: str) -> None:
+        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+
+    def drop_database(self, name: str) -> None:
+        self.run("dropdb", "--force", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
 
     def url(self, database: str) -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
@@ -56,7 +62,13 @@ class PostgresCluster:
             shutil.rmtree(self.data.parent, ignore_errors=True)
 
 
+class PostgresUnavailable(RuntimeError):
+    """This machine cannot run a throwaway cluster; the message says what is missing."""
+
+
 def _unavailable(reason: str) -> None:
+    """Skip on a developer machine without PostgreSQL; fail in CI (.ci/run sets CI_NO_SKIPS=1
+    and installs the Debian package postgresql), where every PostgreSQL test must run."""
     if os.environ.get("CI_NO_SKIPS") == "1":
         pytest.fail(f"PostgreSQL unavailable in CI: {reason}")
     pytest.skip(reason)
@@ -82,12 +94,13 @@ def server_bindir() -> Path | None:
 
 
 def start_cluster() -> PostgresCluster:
+    """A throwaway cluster on a free 127.0.0.1 port (fsync off), for tests and benchmarks; raises
+    PostgresUnavailable naming what is missing."""
     bindir = server_bindir()
     if bindir is None:
-        _unavailable("PostgreSQL's initdb not found (pg_config --bindir, /usr/lib/postgresql/*/bin): install the Debian package postgresql")
+        raise PostgresUnavailable("PostgreSQL's initdb not found (pg_config --bindir, /usr/lib/postgresql/*/bin): install the Debian package postgresql")
     if os.geteuid() != 0 or shutil.which("runuser") is None:
-        _unavailable("a throwaway PostgreSQL cluster runs as the postgres user: needs root and runuser")
-    assert bindir is not None
+        raise PostgresUnavailable("a throwaway PostgreSQL cluster runs as the postgres user: needs root and runuser")
     root = Path(tempfile.mkdtemp(prefix="colonies-pg-"))
     data, sockets = root / "data", root / "sockets"
     sockets.mkdir()
@@ -106,7 +119,11 @@ def start_cluster() -> PostgresCluster:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresCluster]:
-    cluster = start_cluster()
+    try:
+        cluster = start_cluster()
+    except PostgresUnavailable as missing:
+        _unavailable(str(missing))
+        raise  # not reached: _unavailable skips or fails
     try:
         yield cluster
     finally:
