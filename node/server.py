@@ -44,8 +44,6 @@ class Node:
         config = self.config
         if config.data_dir:
             Path(config.data_dir).mkdir(parents=True, exist_ok=True)
-        if config.federation_authority_id:
-            import colonies.federation.store  # noqa: F401  (registers the federation tables)
         db = await Database.open(config.resolved_store_url())
         core = NodeCore(config=config, db=db)
         await db.read(core.directory.load)

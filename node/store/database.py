@@ -197,11 +197,10 @@ class Database:
 
     # --- internals --------------------------------------------------------------------------
     def _run_read(self, op: Op[T]) -> T:
-        if self._conn is not None:
-            with self._conn.begin():
-                return op(self._conn)
-        with self.engine.connect() as conn:
-            return op(conn)
+        if self._conn is None:
+            return self._run_pooled_read(op)
+        with self._conn.begin():
+            return op(self._conn)
 
     def _run_pooled_read(self, op: Op[T]) -> T:
         with self.engine.connect() as conn:

@@ -12,7 +12,7 @@ from colonies import models
 from colonies.models import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING
 from colonies.node.store.prepared import Prepared
 from colonies.node.store.sqlfuncs import text_contains, upsert
-from colonies.node.store.schema import assignable, attributes, claim_conditioned, claim_open, claim_targeted, ended, functions, processes
+from colonies.node.store.schema import attributes, claim_conditioned, claim_open, claim_targeted, ended, functions, processes
 from colonies.timefmt import format_ns
 
 P = processes.c
@@ -191,9 +191,6 @@ _fits = (
 _open_anywhere = _lane_head(claim_open, P.locationname == "")
 _open_here = _lane_head(claim_open, P.locationname == bindparam("b_locationname"))
 _targeted = _lane_head(claim_targeted, P.targetname == bindparam("b_executorname"), *_fits)
-_conditioned = _lane_head(
-    claim_conditioned, or_(P.executornames == "", text_contains(P.executornames, bindparam("b_quotedname"))), *_fits
-)
 _claimed = dict(
     state=RUNNING,
     isassigned=True,
@@ -319,7 +316,8 @@ def _conditioned_heads(conn: Connection, params: dict[str, Any]) -> list[Row]:
     heads: list[Row] = []
     after = {"b_aftercpu": -1, "b_aftermem": -1}
     for _ in range(MAX_SHAPES):
-        shape = _next_mem.first(conn, {**params, **after}) or _next_cpu.first(conn, {**params, **after})
+        more_mem = _next_mem.first(conn, {**params, **after}) if after["b_aftercpu"] >= 0 else None
+        shape = more_mem or _next_cpu.first(conn, {**params, **after})
         if shape is None:
             break
         cpu, mem = shape["cpu"], shape["mem"]
