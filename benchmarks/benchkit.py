@@ -1,6 +1,6 @@
 """What the benchmark scripts share: loopback ports, seeded keys, the client's loop, and the
-latency figures they print. Scripts import it as a sibling (`python benchmarks/x.py` puts this
-folder first on sys.path)."""
+latency figures they print. Scripts put the repository on sys.path and import `benchmarks.benchkit`
+(tests load the scripts by path, where a sibling import would not resolve)."""
 from __future__ import annotations
 
 import asyncio

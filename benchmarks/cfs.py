@@ -39,7 +39,7 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchkit import free_port  # noqa: E402
+from benchmarks.benchkit import free_port  # noqa: E402
 from colonies import dev  # noqa: E402
 from colonies.cfs.remote import NodeRemote, StorageStore  # noqa: E402
 from colonies.cfs.storage import S3Config, S3Storage  # noqa: E402

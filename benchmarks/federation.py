@@ -42,10 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchkit import HOST, free_port, run, seeded_key
-from colonies import crypto, dev, messages
-from colonies.client import AsyncClient, func_spec
-from colonies.wire import RPCError
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: benchmarks.benchkit
+
+from benchmarks.benchkit import HOST, free_port, run, seeded_key  # noqa: E402
+from colonies import crypto, dev, messages  # noqa: E402
+from colonies.client import AsyncClient, func_spec  # noqa: E402
+from colonies.wire import RPCError  # noqa: E402
 
 TARGET_RATIO = 1.3
 

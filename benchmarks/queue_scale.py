@@ -146,7 +146,7 @@ from sqlalchemy import Boolean, create_engine, event  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.support
 
-from benchkit import HOST, free_port, latency_summary, percentile, run, seeded_key  # noqa: E402
+from benchmarks.benchkit import HOST, free_port, latency_summary, percentile, run, seeded_key  # noqa: E402
 from tests.support.postgres import PostgresCluster, start_cluster  # noqa: E402
 
 from colonies import crypto, dev, messages, models, wire  # noqa: E402

@@ -16,16 +16,19 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from benchkit import latency_summary
-from benchkit import run as on_client_loop
-from colonies import crypto
-from colonies.client import AsyncClient, func_spec
-from colonies.models import WAITING, Process
-from colonies.wire import RPCError
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: benchmarks.benchkit
+
+from benchmarks.benchkit import latency_summary  # noqa: E402
+from benchmarks.benchkit import run as on_client_loop  # noqa: E402
+from colonies import crypto  # noqa: E402
+from colonies.client import AsyncClient, func_spec  # noqa: E402
+from colonies.models import WAITING, Process  # noqa: E402
+from colonies.wire import RPCError  # noqa: E402
 
 EXECUTOR_TYPE = "bench"
 FUNCNAME = "bench"
