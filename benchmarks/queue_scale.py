@@ -156,7 +156,7 @@ from colonies.node.resources import cpu_millicores, mem_mebibytes  # noqa: E402
 from colonies.node.store.database import Database  # noqa: E402
 from colonies.node.store.processes import insert_process  # noqa: E402
 from colonies.node.store.schema import attributes, processes  # noqa: E402
-from colonies.node.submission import process_row, validate_spec  # noqa: E402
+from colonies.node.domain.submission import process_row, validate_spec  # noqa: E402
 from colonies.wire import RPCError  # noqa: E402
 
 COLONY = dev.COLONY_NAME

@@ -41,6 +41,7 @@ from colonies.federation.providers import ProviderCache
 from colonies.federation.receiver import GRANT_WINDOW
 from colonies.models import FAILED, RUNNING, SUCCESS
 from colonies.node.core import NodeCore
+from colonies.node.domain import processes
 from colonies.node.store.processes import ProcessRecord
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ class Origin:
             idle[peer.node_id] -= 1
             assignments.append((pid, peer.node_id, peer.api_url, granted))
         now = time.time_ns()
-        records = await self.core.change(lambda conn: fq.claim_for_peers(conn, assignments, now))
+        records = await processes.change(self.core, lambda conn: fq.claim_for_peers(conn, assignments, now), now)
         claimed = {r.process.processid for r in records if r.state == RUNNING}
         by_peer: dict[tuple[str, str], list[tuple[str, bool]]] = collections.defaultdict(list)
         for pid, node, url, granted in assignments:
@@ -184,7 +185,7 @@ class Origin:
                 records += fq.apply_results(conn, node, [Result(origin_processid=pid, state=FAILED, errors=[error])], now)
             return records
 
-        await self.core.change(fail)
+        await processes.change(self.core, fail, now)
         log.warning("failed %d processes that cannot be forwarded: %s", len(cannot), cannot[0][2])
 
     def _may_grant(self) -> bool:
@@ -229,9 +230,11 @@ class Origin:
     async def take_back(self, node: str, processids: list[str], *, unstarted_only: bool) -> int:
         """Back into our queue, not counted as a retry; the peer is told to drop its copies."""
         now = time.time_ns()
-        records, ids = await self.core.db.write(
-            lambda conn: fq.take_back(conn, node, processids, now, unstarted_only=unstarted_only), then=lambda done: self.core.publish(done[0])
-        )
+        def take(conn: Any) -> tuple[list[ProcessRecord], list[str]]:
+            released, ids = fq.take_back(conn, node, processids, now, unstarted_only=unstarted_only)
+            return processes.transition(conn, released, now), ids
+
+        records, ids = await self.core.db.write(take, then=lambda done: self.core.publish(done[0]))
         if ids:
             health = self.health.get(node)
             self.revoke(node, health.url if health else "", ids)
@@ -393,7 +396,8 @@ class Origin:
 
 def _apply_results(conn: Any, sender: str, results: list[Result], now: int) -> list[ProcessRecord]:
     """Close what the sender reported and adopt the output files of what succeeded there, in
-    one transaction: a process is never SUCCESSFUL here before its outputs are listed here."""
+    one transaction: a process is never SUCCESSFUL here before its outputs are listed here.
+    Returns every record to publish (the workflow consequences included)."""
     records = fq.apply_results(conn, sender, results, now)
     files = {r.origin_processid: r.files for r in results if r.files}
     for record in records:
@@ -401,4 +405,4 @@ def _apply_results(conn: Any, sender: str, results: list[Result], now: int) -> l
         spec = data.spec_of(record.process) if found and record.state == SUCCESS else None
         if found and spec is not None:
             data.adopt_outputs(conn, record.colonyname, data.pin_process_ids(spec, record.process.processid), found, now)
-    return records
+    return processes.transition(conn, records, now)

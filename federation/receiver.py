@@ -40,7 +40,8 @@ from colonies.models import CANCELLED, RUNNING, SUCCESS, WAITING
 from colonies.node.core import NodeCore
 from colonies.node.store import processes as pq
 from colonies.node.store.processes import ProcessRecord
-from colonies.node.submission import process_row, validate_spec
+from colonies.node.domain import processes
+from colonies.node.domain.submission import process_row, validate_spec
 from colonies.wire import RPCError
 
 log = logging.getLogger(__name__)
@@ -266,7 +267,7 @@ class Receiver:
         for pid in processids:
             self._links.pop(pid, None)
             self._granted.pop(pid, None)
-        await self.core.change(lambda conn: fq.drop_copies(conn, processids, now))
+        await processes.change(self.core, lambda conn: fq.drop_copies(conn, processids, now), now)
 
     # --- heartbeats from origins -------------------------------------------------------------
     def _forget_old_grants(self) -> None:

@@ -15,7 +15,6 @@ from sqlalchemy.engine import Connection
 from colonies.federation.messages import Result
 from colonies.models import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING
 from colonies.node.store import processes as pq
-from colonies.node.store import workflows as wq
 from colonies.node.store.prepared import Prepared
 from colonies.node.store.processes import ProcessRecord
 # `assignable` is literal SQL so that the planner can use the partial assign index
@@ -151,12 +150,6 @@ _ended_of = (
     .limit(_param("limit"))
 )
 _acknowledge = delete(inbound).where(I.origin_node == _param("origin"), I.origin_processid.in_(_ids()))
-_claim_for_peer = Prepared(
-    update(processes)
-    .where(P.processid == bindparam("b_processid"), P.state == WAITING, P.waitforparents == False)  # noqa: E712
-    .values(state=RUNNING, isassigned=True, assignedexecutorid=bindparam("b_peer"), starttime=bindparam("b_now"), endtime=0)
-    .returning(*processes.c)
-)
 _insert_outbound = Prepared(insert(outbound))
 _set_remote_id = Prepared(
     update(outbound)
@@ -202,16 +195,16 @@ def running_count(conn: Connection, colonyname: str, executortype: str) -> int:
 def claim_for_peers(conn: Connection, assignments: Sequence[tuple[str, str, str, bool]], now: int) -> list[ProcessRecord]:
     """WAITING → RUNNING at a peer (the peer's node id as the assignee) with an outbound row, for
     each (processid, peer node, peer url, granted); what was taken meanwhile is skipped. A granted
-    process counts as started there from now on. The claimed records first, then what their
-    change caused in workflows."""
+    process counts as started there from now on. Returns the claimed records (a step of
+    node/domain/processes.py: the caller's transition adds their workflow consequences)."""
     claimed: list[ProcessRecord] = []
     rows = []
     for processid, peer_node, peer_url, granted in assignments:
-        row = _claim_for_peer.first(conn, {"b_processid": processid, "b_peer": peer_node, "b_now": now})
-        if row is None:
+        record = pq.claim_for_peer(conn, processid=processid, peer_node=peer_node, now=now)
+        if record is None:
             continue
-        claimed.append(pq.record_from_row(row) if not row["hasattributes"] else pq.get_record(conn, processid))  # type: ignore[arg-type]
-        maxexec = int(row["maxexectime"]) if granted else 0
+        claimed.append(record)
+        maxexec = record.maxexectime if granted else 0
         # a granted copy may start up to the grant window after arrival: its lease covers that
         lease = now + max(maxexec, MIN_GRANTED_LEASE) * NS if maxexec > 0 else 0
         rows.append({
@@ -221,7 +214,7 @@ def claim_for_peers(conn: Connection, assignments: Sequence[tuple[str, str, str,
     if rows:
         conn.execute(_delete_outbound, {"ids": [r["processid"] for r in rows]})
         _insert_outbound.run_many(conn, rows)
-    return wq.changed_many(conn, claimed, now)
+    return claimed
 
 
 def forwards_of(conn: Connection, processids: Sequence[str]) -> dict[str, tuple[bytes, list[Any]]]:
@@ -281,8 +274,8 @@ def _running_at(conn: Connection, peer_node: str, processids: Sequence[str]) -> 
 
 
 def take_back(conn: Connection, peer_node: str, processids: Sequence[str], now: int, *, unstarted_only: bool) -> tuple[list[ProcessRecord], list[str]]:
-    """These go back into our queue (not counted as a retry); the records to publish and the ids
-    taken back (to revoke at the peer)."""
+    """These go back into our queue (not counted as a retry); the released records (a step, as
+    above) and the ids taken back (to revoke at the peer)."""
     query = _held_unstarted_by if unstarted_only else _held_by
     ids = [r[0] for r in conn.execute(query, {"ids": list(processids), "peer": peer_node})]
     if not ids:
@@ -290,7 +283,7 @@ def take_back(conn: Connection, peer_node: str, processids: Sequence[str], now: 
     running = _running_at(conn, peer_node, ids)
     conn.execute(_delete_outbound, {"ids": ids})
     released = [pq.release(conn, processid=pid, now=now, count_retry=False) for pid in ids if pid in running]
-    return wq.changed_many(conn, released, now), ids
+    return [r for r in released if r is not None], ids
 
 
 def forget_outbound(conn: Connection, processids: Sequence[str]) -> dict[str, list[str]]:
@@ -314,7 +307,7 @@ def remove_unstarted(conn: Connection, processid: str) -> str | None:
 
 
 def apply_results(conn: Connection, sender: str, results: Sequence[Result], now: int) -> list[ProcessRecord]:
-    """Close what the sender holds; anything else is a late duplicate and is dropped."""
+    """Close what the sender holds (a step, as above); anything else is a late duplicate and is dropped."""
     changed: list[ProcessRecord | None] = []
     seen: set[str] = set()
     for result in results:
@@ -334,7 +327,7 @@ def apply_results(conn: Connection, sender: str, results: Sequence[Result], now:
             changed.append(pq.close(conn, processid=pid, executorid=sender, state=SUCCESS, now=now, output=_json.encode(result.output)))
         else:
             changed.append(pq.close(conn, processid=pid, executorid=sender, state=FAILED, now=now, errors=_json.encode(result.errors)))
-    return wq.changed_many(conn, changed, now)
+    return [r for r in changed if r is not None]
 
 
 def where_it_runs(conn: Connection, processid: str) -> Any:

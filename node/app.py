@@ -12,7 +12,8 @@ from colonies import crypto
 from colonies.node import handlers  # noqa: F401  (registers every RPC handler)
 from colonies.node.core import CORE_KEY, NodeCore
 from colonies.node.pubsub import handle_pubsub
-from colonies.node.rpc import ROUTES, Call, Route
+from colonies.node.domain.errors import DomainError
+from colonies.node.rpc import ROUTES, Call, Route, refusal
 from colonies.node.store.database import Conflict, StoreClosed
 from colonies.wire import (
     UNSIGNED_MSGTYPES,
@@ -86,10 +87,10 @@ async def handle_api(request: web.Request) -> web.Response:
         return _reply(200, await dispatch(core, body))
     except RPCError as err:
         return error_response(err)
+    except (DomainError, Conflict) as err:
+        return error_response(refusal(err))
     except StoreClosed:
         return error_response(RPCError(503, "Node is shutting down"))
-    except Conflict as err:
-        return error_response(RPCError(409, f"Failed to handle the request, {err}"))
     except Exception:
         log.exception("internal error handling an RPC")
         return error_response(RPCError(500, "Internal server error"))
@@ -108,6 +109,8 @@ async def handle_federation(request: web.Request) -> web.Response:
         return web.Response(body=await core.federation.handle(body), content_type="application/json")
     except RPCError as err:
         return error_response(err)
+    except (DomainError, Conflict) as err:
+        return error_response(refusal(err))
     except StoreClosed:
         return error_response(RPCError(503, "Node is shutting down"))
     except Exception:

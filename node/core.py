@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +13,7 @@ from colonies.node.channels import ChannelHub
 from colonies.node.config import NodeConfig
 from colonies.node.directory import Directory
 from colonies.node.events import ProcessEvents
+from colonies.node.locks import KeyedLocks
 from colonies.node.scheduler import Scheduler
 from colonies.node.store.database import Database, Op
 from colonies.node.store.processes import ProcessRecord
@@ -37,6 +38,10 @@ class NodeCore:
     cid_providers: Any = None
     # colonies.node.ipfs.NodeIpfs when this node has an IPFS node (embedded or configured)
     ipfs: Any = None
+    # one start at a time per cron id
+    cron_starts: KeyedLocks = field(default_factory=KeyedLocks)
+    # writes a request started and left behind (an assignment handed back): awaited before the store closes
+    pending: set["asyncio.Future[Any]"] = field(default_factory=set)
     # set when the node itself asks to be stopped (after leaving its federation)
     shutdown: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -51,6 +56,12 @@ class NodeCore:
         """Run a change of processes; the records it returns are published right after it
         commits, even if the caller is cancelled meanwhile, and never if it fails."""
         return await self.db.write(op, offloop=offloop, then=self.publish)
+
+    def spawn(self, work: Awaitable[Any]) -> None:
+        """Run `work` on its own, held until it ends (the node awaits it before closing the store)."""
+        task = asyncio.ensure_future(work)
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
 
     def cfs_changed(self) -> None:
         """Revisions were added or removed: the pin keeper looks again now."""

@@ -9,6 +9,8 @@ import msgspec
 
 from colonies import models
 from colonies.messages import Msg
+from colonies.node.domain import errors
+from colonies.node.store.database import Conflict as StoreConflict
 from colonies.wire import RPCError
 
 if TYPE_CHECKING:
@@ -125,3 +127,19 @@ def not_found(message: str) -> RPCError:
 def require(value: bool, message: str, status: int = 400) -> None:
     if not value:
         raise RPCError(status, message)
+
+
+# the one place a domain refusal gets its status
+_STATUS: dict[type[errors.DomainError], int] = {
+    errors.Invalid: 400,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+}
+
+
+def refusal(err: errors.DomainError | StoreConflict) -> RPCError:
+    """The reply for an error the domain or the store raised."""
+    if isinstance(err, StoreConflict):
+        return RPCError(409, f"Failed to handle the request, {err}")
+    return RPCError(_STATUS.get(type(err), 400), err.message)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import socket
@@ -21,6 +20,9 @@ from colonies.node.store import directory as dq
 from colonies.node.store.database import Database
 
 log = logging.getLogger(__name__)
+
+# how long a stopping node waits for writes that requests left behind
+PENDING_WAIT = 5.0
 
 
 class Node:
@@ -115,13 +117,15 @@ class Node:
             self.core.federation = None
         for task in self._services:
             task.cancel()
-        for task in self._services:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        for task, outcome in zip(self._services, await asyncio.gather(*self._services, return_exceptions=True)):
+            if isinstance(outcome, Exception):
+                log.error("service %s had crashed: %r", task.get_name(), outcome)
         self._services = []
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.core is not None and self.core.pending:
+            await asyncio.wait(self.core.pending, timeout=PENDING_WAIT)
         if self.core is not None and self.core.ipfs is not None:
             await self.core.ipfs.stop()
             self.core.ipfs = None

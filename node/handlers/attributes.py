@@ -6,7 +6,7 @@ from colonies.messages import AddAttributeMsg, GetAttributeMsg
 from colonies.models import ENV
 from colonies.node.rpc import Call, bad_request, not_found, require, rpc, running_process_of_caller
 from colonies.node.store import processes as pq
-from colonies.node.submission import attribute_id
+from colonies.node.domain.submission import attribute_id
 
 
 @rpc("addattributemsg", AddAttributeMsg)

@@ -23,8 +23,8 @@ from colonies.blueprint_models import (
     UpdateBlueprintMsg,
     UpdateBlueprintStatusMsg,
 )
-from colonies.node import blueprints
-from colonies.node.blueprints import Caller
+from colonies.node.domain import blueprints
+from colonies.node.domain.blueprints import Caller
 from colonies.node.handlers.limits import MAX_HISTORY, MAX_LIST
 from colonies.node.rpc import EMPTY, Call, not_found, require, rpc
 from colonies.node.store import blueprints as bq

@@ -6,13 +6,10 @@ from typing import Any
 from colonies import models
 from colonies.messages import AddColonyMsg, ColonyNameMsg, GetColoniesMsg
 from colonies.node.directory import ColonyEntry
-from colonies.node.handlers.limits import remove_in_batches
+from colonies.node.domain import removals
 from colonies.node.rpc import EMPTY, Call, bad_request, require, rpc
 from colonies.node.stats import statistics
 from colonies.node.store import directory as dq
-from colonies.node.store import logs as lq
-from colonies.node.store import processes as pq
-from colonies.node.store import workflows as wq
 from colonies.node.validate import require_id, require_name
 
 
@@ -35,14 +32,7 @@ async def add_colony(call: Call, msg: AddColonyMsg) -> models.Colony:
 async def remove_colony(call: Call, msg: ColonyNameMsg) -> dict[str, Any]:
     call.require_server_owner()
     call.colony(msg.colonyname)
-    name, db = msg.colonyname, call.node.db
-    # the big tables first, in short transactions; the rest goes with the colony in one
-    await remove_in_batches(db, lambda conn, limit: pq.remove_colony_batch(conn, name, limit))
-    await remove_in_batches(db, lambda conn, limit: wq.remove_colony_graphs(conn, name, limit))
-    await remove_in_batches(db, lambda conn, limit: lq.remove_colony_batch(conn, name, limit))
-    await db.write(lambda conn: dq.remove_colony(conn, name))
-    call.node.directory.remove_colony(msg.colonyname)
-    call.node.scheduler.wake_colony(msg.colonyname)
+    await removals.remove_colony(call.node, msg.colonyname)
     return EMPTY
 
 

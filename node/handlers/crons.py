@@ -8,7 +8,7 @@ from sqlalchemy.engine import Row
 
 from colonies import crypto, models
 from colonies.messages import AddCronMsg, CronIdMsg, GetCronsMsg
-from colonies.node import crons
+from colonies.node.domain import crons
 from colonies.node.rpc import EMPTY, Call, not_found, rpc
 from colonies.node.store import crons as cq
 from colonies.node.validate import require_count, require_name
@@ -87,5 +87,4 @@ async def run_cron(call: Call, msg: CronIdMsg) -> models.Cron:
 async def remove_cron(call: Call, msg: CronIdMsg) -> dict[str, Any]:
     await _member_cron(call, msg.cronid)
     await call.node.db.write(lambda conn: cq.remove(conn, msg.cronid))
-    crons.forget(msg.cronid)
     return EMPTY

@@ -15,7 +15,7 @@ from colonies.messages import (
     UpdateExecutorMsg,
 )
 from colonies.models import APPROVED, PENDING, REJECTED, UNREGISTERED
-from colonies.node.executors import unregister
+from colonies.node.domain.executors import unregister
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.store import directory as dq
 from colonies.node.validate import require_id, require_name

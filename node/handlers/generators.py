@@ -9,7 +9,7 @@ from sqlalchemy.engine import Row
 
 from colonies import crypto, models
 from colonies.messages import AddGeneratorMsg, GeneratorIdMsg, GetGeneratorsMsg, PackGeneratorMsg, ResolveGeneratorMsg
-from colonies.node.crons import check_workflow
+from colonies.node.domain.crons import check_workflow
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.store import generators as gq
 from colonies.node.validate import require_count, require_name

@@ -5,7 +5,6 @@ import asyncio
 from typing import Any
 
 import msgspec
-from sqlalchemy.engine import Connection
 
 from colonies import models
 from colonies.messages import (
@@ -20,22 +19,19 @@ from colonies.messages import (
     SetOutputMsg,
     SubmitFuncSpecMsg,
 )
-from colonies.models import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING
-from colonies.node.handlers.limits import MAX_HISTORY, remove_in_batches_from
+from colonies.models import RUNNING
+from colonies.node.handlers.limits import MAX_HISTORY
 from colonies.node.resources import UNLIMITED, QuantityError, cpu_millicores, mem_mebibytes
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.scheduler import Waiter
 from colonies.node.store import processes as pq
 from colonies.node.store.processes import ProcessRecord
-from colonies.node.store import workflows as wq
-from colonies.node.submit import submit_process
+from colonies.node.domain import processes, removals
+from colonies.node.domain.submission import submit_process
 from colonies.node.validate import require_count
 from colonies.wire import RPCError
 
 MAX_COUNT = 100
-# what removeallprocessesmsg with state -1 removes: all but RUNNING
-REMOVABLE = (WAITING, SUCCESS, FAILED, CANCELLED)
-MIN_PRIORITYTIME = -(2**63)
 NO_PROCESS = "No process available for assignment"
 
 _json = msgspec.json.Encoder()
@@ -120,21 +116,7 @@ async def _may_start(call: Call, record: ProcessRecord) -> bool:
 
 async def _claim(call: Call, executor: models.Executor, cpu: int, mem: int) -> ProcessRecord | None:
     """Claim and publish; the claimed process (its workflow's state follows in the same commit)."""
-    now = call.now()
-    write = call.node.db.submit(
-        lambda conn: wq.changed(conn, pq.claim(
-            conn,
-            colonyname=executor.colonyname,
-            executortype=executor.executortype,
-            executorname=executor.executorname,
-            executorid=executor.executorid,
-            locationname=executor.locationname,
-            availablecpu=cpu,
-            availablemem=mem,
-            now=now,
-        ), now),
-        then=call.node.publish,
-    )
+    write = call.node.db.submit(processes.claim_op(executor, cpu=cpu, mem=mem, now=call.now()), then=call.node.publish)
     try:
         records = await asyncio.shield(write)
     except asyncio.CancelledError:
@@ -152,14 +134,7 @@ def _return_unclaimed(call: Call, done: "asyncio.Future[list[ProcessRecord]]") -
 
 def _give_back(call: Call, record: ProcessRecord) -> None:
     """An assignment nobody received goes back to the queue."""
-    now = call.now()
-
-    async def give_back() -> None:
-        await call.node.change(
-            lambda conn: wq.changed(conn, pq.release(conn, processid=record.process.processid, now=now, count_retry=False), now)
-        )
-
-    asyncio.ensure_future(give_back())
+    call.node.spawn(processes.release(call.node, record.process.processid, call.now(), count_retry=False))
 
 
 async def _wait_for_resume(call: Call, msg: AssignProcessMsg, deadline: float) -> None:
@@ -194,48 +169,18 @@ async def _explain_refusal(call: Call, processid: str, action: str) -> RPCError:
     return bad_request(f"Failed to {action}: process is not running (state {record.state})")
 
 
-def _record_function_stats(call: Call, conn: Connection, record: ProcessRecord, now: int) -> None:
-    """The closing executor's function statistics, in the transaction that closes the process."""
-    executor = call.node.directory.executor_by_id(record.colonyname, call.caller_id)
-    if executor is None or (record.colonyname, executor.executorname, record.funcname) not in call.node.directory.functions:
-        return
-    pq.update_function_stats(
-        conn,
-        colonyname=record.colonyname,
-        executorname=executor.executorname,
-        funcname=record.funcname,
-        waittime=max(record.starttime - record.submissiontime, 0) / 1e9,
-        exectime=max(now - record.starttime, 0) / 1e9,
-    )
-
-
 @rpc("closesuccessfulmsg", CloseSuccessfulMsg)
 async def close_successful(call: Call, msg: CloseSuccessfulMsg) -> dict[str, Any]:
-    now = call.now()
-    output = _json.encode(msg.out) if msg.out is not None else None
-
-    def close(conn: Connection) -> list[ProcessRecord]:
-        records = wq.changed(conn, pq.close(conn, processid=msg.processid, executorid=call.caller_id, state=SUCCESS, now=now, output=output), now)
-        if records:
-            _record_function_stats(call, conn, records[0], now)
-        return records
-
-    records = await call.node.change(close)
-    if not records:
+    closed = await processes.close(call.node, processid=msg.processid, executorid=call.caller_id, succeeded=True, now=call.now(), output=msg.out)
+    if closed is None:
         raise await _explain_refusal(call, msg.processid, "close process as successful")
     return EMPTY
 
 
 @rpc("closefailedmsg", CloseFailedMsg)
 async def close_failed(call: Call, msg: CloseFailedMsg) -> dict[str, Any]:
-    errors = _json.encode(msg.errors or [])
-    now = call.now()
-    records = await call.node.change(
-        lambda conn: wq.changed(
-            conn, pq.close(conn, processid=msg.processid, executorid=call.caller_id, state=FAILED, now=now, errors=errors), now
-        )
-    )
-    if not records:
+    closed = await processes.close(call.node, processid=msg.processid, executorid=call.caller_id, succeeded=False, now=call.now(), errors=msg.errors)
+    if closed is None:
         raise await _explain_refusal(call, msg.processid, "close process as failed")
     return EMPTY
 
@@ -324,36 +269,14 @@ async def remove_process(call: Call, msg: ProcessIdMsg) -> dict[str, Any]:
             return EMPTY
         raise bad_request("Failed to remove process, it is running")
 
-    def remove(conn: Connection) -> int:
-        # re-checked in the transaction: it may have been assigned since we read it
-        current = pq.get_record(conn, msg.processid)
-        if current is None or current.state == RUNNING:
-            return 0
-        return pq.remove(conn, msg.processid)
-
-    if not await call.node.db.write(remove):
-        raise bad_request("Failed to remove process, it is running or gone")
+    await removals.remove_process(call.node, msg.processid)
     return EMPTY
-
-
-def states_to_remove(state: int, what: str) -> tuple[int, ...]:
-    """The states a remove-all message's `state` names (-1: every state but RUNNING)."""
-    if state == -1:
-        return REMOVABLE
-    if state not in REMOVABLE:
-        raise bad_request(f"Failed to remove {what}, state must be -1 (all but running), 0, 2, 3 or 4")
-    return (state,)
 
 
 @rpc("removeallprocessesmsg", RemoveAllProcessesMsg)
 async def remove_all_processes(call: Call, msg: RemoveAllProcessesMsg) -> dict[str, Any]:
     call.require_colony_owner(msg.colonyname)
-    for state in states_to_remove(msg.state, "processes"):
-        await remove_in_batches_from(
-            call.node.db,
-            lambda conn, after, limit, state=state: pq.remove_batch(conn, msg.colonyname, state, after=after, limit=limit),
-            MIN_PRIORITYTIME,
-        )
+    await removals.remove_all_processes(call.node, msg.colonyname, msg.state)
     return EMPTY
 
 
@@ -362,8 +285,7 @@ async def cancel_process(call: Call, msg: ProcessIdMsg) -> dict[str, Any]:
     record = await _member_record(call, msg.processid)
     if record.processgraphid:
         raise bad_request("Failed to cancel process, it belongs to a workflow: cancel the workflow instead")
-    cancelled = await call.node.change(lambda conn: [r for r in [pq.cancel(conn, processid=msg.processid, now=call.now())] if r])
-    if not cancelled:
+    if not await processes.cancel(call.node, msg.processid, call.now()):
         raise bad_request("Failed to cancel process, only waiting or running processes can be cancelled")
     return EMPTY
 

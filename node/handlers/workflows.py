@@ -3,10 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-from sqlalchemy.engine import Connection
-
-from colonies import crypto, models
+from colonies import models
 from colonies.messages import (
     AddChildMsg,
     GetProcessGraphsMsg,
@@ -15,14 +12,11 @@ from colonies.messages import (
     SubmitWorkflowSpecMsg,
 )
 from colonies.models import RUNNING, WAITING
-from colonies.node.handlers.limits import remove_in_batches
-from colonies.node.handlers.processes import MAX_COUNT, states_to_remove
+from colonies.node.handlers.processes import MAX_COUNT
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.store import processes as pq
 from colonies.node.store import workflows as wq
-from colonies.node.store.processes import ProcessRecord
-from colonies.node.submission import process_row, validate_spec
-from colonies.node.submit import submit_workflow
+from colonies.node.domain import processes, removals, submission
 from colonies.node.validate import require_count
 from colonies.wire import RPCError
 
@@ -32,7 +26,7 @@ async def submit(call: Call, msg: SubmitWorkflowSpecMsg) -> models.ProcessGraph:
     require(msg.spec is not None, "Failed to submit workflow, spec is missing")
     assert msg.spec is not None
     initiator = call.require_member(msg.spec.colonyname)
-    graph = await submit_workflow(call.node, msg.spec, initiatorid=call.caller_id, initiatorname=initiator)
+    graph = await submission.submit_workflow(call.node, msg.spec, initiatorid=call.caller_id, initiatorname=initiator)
     # as upstream: the submit reply carries no computed nodes or edges
     graph.processids = []
     return graph
@@ -67,37 +61,21 @@ async def remove_graph(call: Call, msg: ProcessGraphIdMsg) -> dict[str, Any]:
     if graph.state == RUNNING:
         raise bad_request("Failed to remove process graph, it is running (cancel it first)")
 
-    def remove(conn):  # type: ignore[no-untyped-def]
-        current = wq.get_graph(conn, msg.processgraphid, detailed=False)
-        if current is None or current.state == RUNNING:
-            return 0
-        return wq.remove_graph(conn, msg.processgraphid)
-
-    if not await call.node.db.write(remove):
-        raise bad_request("Failed to remove process graph, it is running or gone")
+    await removals.remove_graph(call.node, msg.processgraphid)
     return EMPTY
 
 
 @rpc("removeallprocessgraphsmsg", RemoveAllProcessGraphsMsg)
 async def remove_all_graphs(call: Call, msg: RemoveAllProcessGraphsMsg) -> dict[str, Any]:
     call.require_colony_owner(msg.colonyname)
-    for state in states_to_remove(msg.state, "process graphs"):
-        await remove_in_batches(call.node.db, lambda conn, limit, state=state: wq.remove_graphs_batch(conn, msg.colonyname, state, limit))
+    await removals.remove_all_graphs(call.node, msg.colonyname, msg.state)
     return EMPTY
 
 
 @rpc("cancelprocessgraphmsg", ProcessGraphIdMsg)
 async def cancel_graph(call: Call, msg: ProcessGraphIdMsg) -> dict[str, Any]:
     await _member_graph(call, msg.processgraphid)
-    now = call.now()
-
-    def cancel(conn: Connection) -> list[ProcessRecord]:
-        cancelled = wq.cancel_graph(conn, msg.processgraphid, now)
-        if cancelled is None:  # nothing was written
-            raise bad_request("Failed to cancel process graph, it has already ended")
-        return cancelled
-
-    await call.node.change(cancel)
+    await processes.cancel_graph(call.node, msg.processgraphid, call.now())
     return EMPTY
 
 
@@ -119,32 +97,7 @@ async def add_child(call: Call, msg: AddChildMsg) -> models.Process:
             raise bad_request("Failed to add child, childprocessid is not a process of that process graph")
         if child.state != WAITING:
             raise bad_request("Failed to add child, childprocessid has already started")
-    conditions = msgspec.structs.replace(msg.spec.conditions, colonyname=parent.colonyname, dependencies=[])
-    spec = validate_spec(msgspec.structs.replace(msg.spec, conditions=conditions))
-    now = call.now()
-    row, attrs = process_row(
-        spec,
-        initiatorid=call.caller_id,
-        initiatorname=initiator,
-        now=now,
-        processgraphid=msg.processgraphid,
-        waitforparents=True,
-        parents=[msg.parentprocessid],
-        processid=crypto.random_id(),
+    return await submission.add_child(
+        call.node, msg.spec, parent=parent, initiatorid=call.caller_id, initiatorname=initiator,
+        childid=msg.childprocessid, insert_between=msg.insert, now=call.now(),
     )
-
-    def write(conn):  # type: ignore[no-untyped-def]
-        record = wq.add_child(
-            conn,
-            row=row,
-            attrs=attrs,
-            parentid=msg.parentprocessid,
-            childid=msg.childprocessid,
-            insert_between=msg.insert,
-        )
-        wq.refresh_state(conn, msg.processgraphid, now)
-        return record
-
-    record = await call.node.db.write(write)
-    return record.process
-

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Coroutine
 
-from colonies.node import crons
+from colonies.node.domain import crons
 from colonies.node.core import NodeCore
 from colonies.node.services.base import every
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Coroutine
 
-from colonies.node import generators
+from colonies.node.domain import generators
 from colonies.node.core import NodeCore
 from colonies.node.services.base import every
 

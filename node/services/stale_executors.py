@@ -12,7 +12,7 @@ import logging
 from colonies import models
 from colonies.node.core import NodeCore
 from colonies.node.services.base import every
-from colonies.node.executors import unregister
+from colonies.node.domain.executors import unregister
 from colonies.node.store import directory as dq
 
 log = logging.getLogger(__name__)

@@ -81,6 +81,7 @@ class ProcessRecord:
     submissiontime: int
     starttime: int
     processgraphid: str
+    maxexectime: int
 
 
 def record_from_row(m: Mapping[str, Any], attrs: Sequence[models.Attribute] = ()) -> ProcessRecord:
@@ -98,6 +99,7 @@ def record_from_row(m: Mapping[str, Any], attrs: Sequence[models.Attribute] = ()
         submissiontime=m["submissiontime"],
         starttime=m["starttime"],
         processgraphid=m["processgraphid"],
+        maxexectime=m["maxexectime"],
     )
 
 
@@ -298,6 +300,22 @@ def claim(
         row = _claim.first(conn, params)
     else:
         row = _claim_apart(conn, params)
+    _set_attribute_state(conn, row, RUNNING)
+    return _with_attributes(conn, row)
+
+
+_claim_for_peer = Prepared(
+    update(processes)
+    .where(P.processid == bindparam("b_processid"), P.state == WAITING, P.waitforparents == False)  # noqa: E712
+    .values(state=RUNNING, isassigned=True, assignedexecutorid=bindparam("b_peer"), starttime=bindparam("b_now"), endtime=0)
+    .returning(*processes.c)
+)
+
+
+def claim_for_peer(conn: Connection, *, processid: str, peer_node: str, now: int) -> ProcessRecord | None:
+    """WAITING → RUNNING with a federation peer as the assignee (its node id): forwarded there.
+    The peer's lease, not an exec deadline, bounds it."""
+    row = _claim_for_peer.first(conn, {"b_processid": processid, "b_peer": peer_node, "b_now": now})
     _set_attribute_state(conn, row, RUNNING)
     return _with_attributes(conn, row)
 

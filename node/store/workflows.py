@@ -1,11 +1,11 @@
-"""Process graphs (workflows): storage, and the consequences of a member's state change.
+"""Process graphs (workflows): storage, and the writes a member's state change causes.
 
 Every function runs inside the caller's transaction, so a close and the children it unblocks
 (or the descendants its failure dooms) commit together.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import msgspec
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, delete, func, insert, select, update
@@ -57,29 +57,7 @@ def insert_graph(
     return pq.insert_processes(conn, rows, attrs)
 
 
-# --- consequences of a state change ---------------------------------------------------------
-def changed(conn: Connection, record: ProcessRecord | None, now: int) -> list[ProcessRecord]:
-    """The changed process followed by every process its new state changed in turn."""
-    if record is None:
-        return []
-    if not record.processgraphid:
-        return [record]
-    followers: list[ProcessRecord] = []
-    if record.state == SUCCESS:
-        followers = _unblock_children(conn, record.process.processid)
-    elif record.state == FAILED:
-        followers = _fail_descendants(conn, record.process.processid, now)
-    refresh_state(conn, record.processgraphid, now)
-    return [record, *followers]
-
-
-def changed_many(conn: Connection, records: Iterable[ProcessRecord | None], now: int) -> list[ProcessRecord]:
-    out: list[ProcessRecord] = []
-    for record in records:
-        out.extend(changed(conn, record, now))
-    return out
-
-
+# --- what a change of a member causes (node/domain/processes.py decides when) ----------------
 def _members(conn: Connection, ids: list[str]) -> dict[str, Mapping[str, Any]]:
     if not ids:
         return {}
@@ -89,7 +67,7 @@ def _members(conn: Connection, ids: list[str]) -> dict[str, Mapping[str, Any]]:
     return {r.processid: r._mapping for r in rows}
 
 
-def _unblock_children(conn: Connection, parentid: str) -> list[ProcessRecord]:
+def unblock_children(conn: Connection, parentid: str) -> list[ProcessRecord]:
     """Children whose parents have all succeeded become assignable; their `in` is the parents' `out`."""
     parent = _members(conn, [parentid])[parentid]
     children = _members(conn, _ids.decode(parent["children"]))
@@ -115,7 +93,7 @@ def _unblock_children(conn: Connection, parentid: str) -> list[ProcessRecord]:
     return unblocked
 
 
-def _fail_descendants(conn: Connection, failedid: str, now: int) -> list[ProcessRecord]:
+def fail_descendants(conn: Connection, failedid: str, now: int) -> list[ProcessRecord]:
     """Processes that can now never run (a parent failed) fail too; nothing that already ran is touched."""
     failed = []
     frontier = [failedid]

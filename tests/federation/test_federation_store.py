@@ -12,7 +12,7 @@ from colonies.federation import store as fq
 from colonies.models import RUNNING, SUCCESS, WAITING
 from colonies.node.store.database import Database
 from colonies.node.store.schema import processes
-from colonies.node.submission import process_row, validate_spec
+from colonies.node.domain.submission import process_row, validate_spec
 
 ORIGIN = "a" * 64
 

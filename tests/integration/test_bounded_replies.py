@@ -15,6 +15,7 @@ from colonies.blueprint_models import BlueprintHistory
 from colonies.client import func_spec
 from colonies.models import FAILED, RUNNING, SUCCESS, WAITING
 from colonies.node.handlers import blueprints as blueprint_handlers
+from colonies.node.domain import removals
 from colonies.node.handlers import limits
 from colonies.node.handlers import locations as location_handlers
 from colonies.node.store import blueprints as bq
@@ -22,7 +23,7 @@ from colonies.node.store import logs as lq
 from colonies.node.store import processes as pq
 from colonies.node.store import workflows as wq
 from colonies.node.store.schema import attributes, logs, processes
-from colonies.node.submission import process_row, validate_spec
+from colonies.node.domain.submission import process_row, validate_spec
 from tests.support.nodes import RunningNode
 from tests.support.rpc import RPCFailure, call
 
@@ -129,7 +130,7 @@ def test_removeall_removes_thousands_in_many_transactions_while_getprocess_answe
     removable = [pid for state in (WAITING, SUCCESS, FAILED) for pid in insert_processes(node, colony.name, 1000, state=state, env=True)]
     (running,) = insert_processes(node, colony.name, 1, state=RUNNING)
     (member,) = insert_processes(node, colony.name, 1, graph=crypto.random_id())
-    monkeypatch.setattr(limits, "REMOVE_BATCH", 100)
+    monkeypatch.setattr(removals, "REMOVE_BATCH", 100)
     events: list[str] = []
     counted(monkeypatch, pq, "remove_batch", events)
     stop, answered = threading.Event(), threading.Event()
@@ -160,7 +161,7 @@ def test_removeall_removes_thousands_in_many_transactions_while_getprocess_answe
 
 
 def test_removeall_of_one_state_leaves_the_other_states(node, colony, monkeypatch):
-    monkeypatch.setattr(limits, "REMOVE_BATCH", 10)
+    monkeypatch.setattr(removals, "REMOVE_BATCH", 10)
     insert_processes(node, colony.name, 25, state=FAILED)
     kept = set(insert_processes(node, colony.name, 5, state=SUCCESS))
     call(node.url, {"msgtype": "removeallprocessesmsg", "colonyname": colony.name, "state": FAILED}, colony.owner_prvkey)
@@ -180,7 +181,7 @@ def test_removeall_process_graphs_removes_every_graph_but_running_ones_in_many_t
     call(node.url, {"msgtype": "assignprocessmsg", "colonyname": colony.name, "timeout": 5}, executor.prvkey)
     for _ in range(12):
         call(node.url, {"msgtype": "submitworkflowspecmsg", "spec": _workflow(colony.name)}, user.prvkey)
-    monkeypatch.setattr(limits, "REMOVE_BATCH", 5)
+    monkeypatch.setattr(removals, "REMOVE_BATCH", 5)
     events: list[str] = []
     counted(monkeypatch, wq, "remove_graphs_batch", events)
     call(node.url, {"msgtype": "removeallprocessgraphsmsg", "colonyname": colony.name, "state": -1}, colony.owner_prvkey)
@@ -205,7 +206,7 @@ def test_removing_a_colony_removes_its_processes_and_logs_in_many_transactions(n
             lq.add(conn, processid=pid, colonyname=name, executorname="e", ts=i + 1, message=f"line {i}")
 
     node.call(node.node.core.db.write(write_logs))
-    monkeypatch.setattr(limits, "REMOVE_BATCH", 100)
+    monkeypatch.setattr(removals, "REMOVE_BATCH", 100)
     events: list[str] = []
     counted(monkeypatch, pq, "remove_colony_batch", events)
     counted(monkeypatch, lq, "remove_colony_batch", events)

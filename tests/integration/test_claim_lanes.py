@@ -100,7 +100,7 @@ async def test_two_postgresql_transactions_claiming_at_once_take_different_proce
 
     from colonies.client import func_spec as spec_of
     from colonies.node.store.database import Database
-    from colonies.node.submission import process_row, validate_spec
+    from colonies.node.domain.submission import process_row, validate_spec
 
     url = postgres.new_database()
     await (await Database.open(url)).close()

@@ -215,7 +215,7 @@ async def test_a_long_poll_on_an_empty_queue_claims_once_and_once_more_per_wake_
 def test_a_submit_cancelled_while_its_write_is_queued_still_wakes_the_waiting_executor(node, colony):
     from colonies import dev as dev_ids
     from colonies.node.events import Subscription
-    from colonies.node.submit import submit_process
+    from colonies.node.domain.submission import submit_process
 
     async def scenario() -> str:
         core = node.node.core

@@ -48,7 +48,7 @@ def test_colony_stats_count_workflows_by_state(colony):
 
 def test_a_big_workflow_is_stored_whole_with_its_attributes_and_runs_in_dependency_order(colony):
     """Above OFFLOOP_MEMBERS the rows are built and inserted off the loop, in one transaction."""
-    from colonies.node.submit import OFFLOOP_MEMBERS
+    from colonies.node.domain.submission import OFFLOOP_MEMBERS
 
     size = OFFLOOP_MEMBERS * 3
     executor, user = colony.add_executor(), colony.add_user()

@@ -10,8 +10,8 @@ from colonies.blueprint_models import (
     BlueprintHandler,
     BlueprintMetadata,
 )
-from colonies.node import blueprints as bp
-from colonies.wire import RPCError
+from colonies.node.domain import blueprints as bp
+from colonies.node.domain.errors import Invalid
 
 SCHEMA = {
     "type": "object",
@@ -81,10 +81,9 @@ def test_an_invalid_schema_is_reported_with_its_place():
 def test_a_definition_needs_a_valid_schema_a_handler_and_a_sane_interval():
     bp.check_definition(definition(SCHEMA, reconcileInterval=30))
     for broken in (definition({"type": 7}), definition(functionName=""), definition(executorType=""), definition(reconcileInterval=-5)):
-        with pytest.raises(RPCError) as err:
+        with pytest.raises(Invalid) as err:
             bp.check_definition(broken)
-        assert err.value.status == 400
-    with pytest.raises(RPCError) as err:
+    with pytest.raises(Invalid) as err:
         bp.check_definition(definition({"type": 7}))
     assert "invalid schema" in err.value.message
 

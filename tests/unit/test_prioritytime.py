@@ -6,7 +6,7 @@ import time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from colonies.node.submission import DAY_NS, MAX_PRIORITY, prioritytime
+from colonies.node.domain.submission import DAY_NS, MAX_PRIORITY, prioritytime
 
 NOW = 1_760_000_000_000_000_000  # an October 2025 timestamp in ns
 INT64_MAX = 2**63 - 1

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from colonies.models import ENV, WAITING, Conditions, FunctionSpec
-from colonies.node.submission import NS, attribute_id, prioritytime, process_row, validate_spec
-from colonies.wire import RPCError
+from colonies.node.domain.submission import NS, attribute_id, prioritytime, process_row, validate_spec
+from colonies.node.domain.errors import Invalid
 
 NOW = 1_760_000_000_000_000_000
 
@@ -30,25 +30,22 @@ def test_priorities_within_range_are_accepted(priority):
 
 @pytest.mark.parametrize("priority", [-50_001, 50_001, 10**12])
 def test_priorities_outside_range_are_a_400(priority):
-    with pytest.raises(RPCError) as err:
+    with pytest.raises(Invalid) as err:
         validate_spec(spec(priority=priority))
-    assert err.value.status == 400
     assert "priority" in err.value.message
 
 
 @pytest.mark.parametrize("conditions, word", [({"colonyname": ""}, "colonyname"), ({"executortype": ""}, "executortype")])
 def test_missing_colony_or_executor_type_is_a_400(conditions, word):
-    with pytest.raises(RPCError) as err:
+    with pytest.raises(Invalid) as err:
         validate_spec(spec(conditions=conditions))
-    assert err.value.status == 400
     assert word in err.value.message
 
 
 @pytest.mark.parametrize("field", ["maxwaittime", "maxexectime", "maxretries"])
 def test_limits_below_minus_one_are_a_400(field):
-    with pytest.raises(RPCError) as err:
+    with pytest.raises(Invalid) as err:
         validate_spec(spec(**{field: -2}))
-    assert err.value.status == 400
     assert field in err.value.message
 
 
@@ -60,9 +57,8 @@ def test_minus_one_and_zero_limits_are_accepted(field):
 
 @pytest.mark.parametrize("conditions", [{"cpu": "lots"}, {"mem": "big"}])
 def test_unparseable_quantities_are_a_400(conditions):
-    with pytest.raises(RPCError) as err:
+    with pytest.raises(Invalid) as err:
         validate_spec(spec(conditions=conditions))
-    assert err.value.status == 400
 
 
 def test_validated_spec_has_lists_and_maps_never_null():

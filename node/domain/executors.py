@@ -1,12 +1,15 @@
 """Executors leaving a colony, for the removeexecutormsg handler and the stale-executor service."""
 from __future__ import annotations
 
+from sqlalchemy.engine import Connection
+
 from colonies import models
 from colonies.models import UNREGISTERED
 from colonies.node.core import NodeCore
+from colonies.node.domain.processes import change
 from colonies.node.store import directory as dq
 from colonies.node.store import processes as pq
-from colonies.node.store import workflows as wq
+from colonies.node.store.processes import ProcessRecord
 
 
 async def unregister(node: NodeCore, executor: models.Executor) -> int:
@@ -16,11 +19,11 @@ async def unregister(node: NodeCore, executor: models.Executor) -> int:
     colonyname, name, executorid = executor.colonyname, executor.executorname, executor.executorid
     now = node.now_ns()
 
-    def write(conn):  # type: ignore[no-untyped-def]
+    def step(conn: Connection) -> list[ProcessRecord]:
         dq.unregister_executor(conn, colonyname, name)
-        return wq.changed_many(conn, pq.release_executor_processes(conn, colonyname, executorid, now), now)
+        return pq.release_executor_processes(conn, colonyname, executorid, now)
 
-    released = await node.change(write)
+    released = await change(node, step, now)
     node.directory.update_executor(colonyname, name, state=UNREGISTERED)
     node.directory.forget_functions_of(colonyname, name)
     return len(released)

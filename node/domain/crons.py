@@ -15,7 +15,6 @@ that run again after restart rather than losing it.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import random as _random
@@ -33,8 +32,8 @@ from sqlalchemy.engine import Row
 from colonies import models
 from colonies.node.core import NodeCore
 from colonies.node.store import crons as cq
-from colonies.node.submit import get_graph, leaf_outputs, submit_workflow, validate_workflow
-from colonies.wire import RPCError
+from colonies.node.domain.submission import get_graph, leaf_outputs, submit_workflow, validate_workflow
+from colonies.node.domain.errors import DomainError, Invalid
 
 log = logging.getLogger(__name__)
 
@@ -148,15 +147,15 @@ def next_run(*, cronexpression: str, interval: int, random: bool, now_ns: int, r
 def cron_from_request(document: dict[str, Any] | None) -> models.Cron:
     """The cron of an `addcronmsg` (a 400 if malformed), honouring pycolonies' misspelt key."""
     if document is None:
-        raise RPCError(400, "Failed to add cron, msg.Cron is nil")
+        raise Invalid("Failed to add cron, msg.Cron is nil")
     try:
         cron = msgspec.convert(document, type=models.Cron)
     except msgspec.ValidationError as err:
-        raise RPCError(400, f"Failed to add cron, invalid cron: {err}") from None
+        raise Invalid(f"Failed to add cron, invalid cron: {err}") from None
     if "waitforprevprocessgraph" not in document and MISSPELT_WAIT_KEY in document:
         wait = document[MISSPELT_WAIT_KEY]
         if not isinstance(wait, bool):
-            raise RPCError(400, f"Failed to add cron, {MISSPELT_WAIT_KEY} must be a boolean")
+            raise Invalid(f"Failed to add cron, {MISSPELT_WAIT_KEY} must be a boolean")
         cron = msgspec.structs.replace(cron, waitforprevprocessgraph=wait)
     return cron
 
@@ -165,15 +164,15 @@ def decode_workflow(text: str, what: str) -> models.WorkflowSpec:
     try:
         return msgspec.json.decode(text, type=models.WorkflowSpec)
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as err:
-        raise RPCError(400, f"Failed to add {what}, workflowspec is not a valid WorkflowSpec JSON string: {err}") from None
+        raise Invalid(f"Failed to add {what}, workflowspec is not a valid WorkflowSpec JSON string: {err}") from None
 
 
 def check_workflow(text: str, colonyname: str, what: str) -> models.WorkflowSpec:
     """Decode and validate a workflow string; it must run in the colony that owns it (else 400)."""
     spec = decode_workflow(text, what)
     if spec.colonyname != colonyname:
-        raise RPCError(
-            400, f"Failed to add {what}, workflowspec.colonyname {spec.colonyname!r} differs from the {what}'s colony {colonyname!r}"
+        raise Invalid(
+            f"Failed to add {what}, workflowspec.colonyname {spec.colonyname!r} differs from the {what}'s colony {colonyname!r}"
         )
     validate_workflow(spec)
     return spec
@@ -182,16 +181,16 @@ def check_workflow(text: str, colonyname: str, what: str) -> models.WorkflowSpec
 def check_schedule(cron: models.Cron) -> None:
     """Upstream's rules: interval -1 (use the expression, not random) or > 0 seconds."""
     if cron.interval == 0 or cron.interval < -1:
-        raise RPCError(400, "Failed to add cron, interval must be -1 (use the cron expression) or larger than 0")
+        raise Invalid("Failed to add cron, interval must be -1 (use the cron expression) or larger than 0")
     if cron.interval > MAX_INTERVAL:
-        raise RPCError(400, f"Failed to add cron, interval must be at most {MAX_INTERVAL} seconds")
+        raise Invalid(f"Failed to add cron, interval must be at most {MAX_INTERVAL} seconds")
     if cron.interval == -1:
         if cron.random:
-            raise RPCError(400, "Failed to add cron, random is only supported when specifying an interval")
+            raise Invalid("Failed to add cron, random is only supported when specifying an interval")
         try:
             validate_expression(cron.cronexpression)
         except ScheduleError as err:
-            raise RPCError(400, f"Failed to add cron, invalid cron expression {cron.cronexpression!r}: {err}") from None
+            raise Invalid(f"Failed to add cron, invalid cron expression {cron.cronexpression!r}: {err}") from None
 
 
 def schedule_of(row: Row[Any] | models.Cron, now_ns: int) -> int:
@@ -210,21 +209,6 @@ class Started:
     nextrun: int
 
 
-_locks: dict[str, asyncio.Lock] = {}
-
-
-def lock_for(cronid: str) -> asyncio.Lock:
-    """One start at a time per cron (the service and `runcronmsg` may race)."""
-    lock = _locks.get(cronid)
-    if lock is None:
-        lock = _locks[cronid] = asyncio.Lock()
-    return lock
-
-
-def forget(cronid: str) -> None:
-    _locks.pop(cronid, None)
-
-
 async def may_start(core: NodeCore, row: Row[Any]) -> bool:
     """False only when the cron waits for its previous graph and that graph has not finished."""
     if not row.waitforprevprocessgraph or not row.prevprocessgraphid:
@@ -235,7 +219,7 @@ async def may_start(core: NodeCore, row: Row[Any]) -> bool:
 
 async def start(core: NodeCore, row: Row[Any]) -> Started:
     """Submit the cron's workflow (the previous graph's leaf outputs as the roots' `in`), then
-    record the run. Raises RPCError if the workflow cannot be submitted."""
+    record the run. Raises a DomainError if the workflow cannot be submitted."""
     root_input: list[Any] | None = None
     if row.prevprocessgraphid and await get_graph(core, row.prevprocessgraphid) is not None:
         root_input = await leaf_outputs(core, row.prevprocessgraphid) or None
@@ -253,7 +237,7 @@ async def start(core: NodeCore, row: Row[Any]) -> Started:
 
 async def run_now(core: NodeCore, cronid: str) -> Started | None:
     """`runcronmsg`: start now unless waiting for an unfinished previous graph (None then)."""
-    async with lock_for(cronid):
+    async with core.cron_starts.hold(cronid):  # the service and runcronmsg may race
         row = await core.db.read(lambda conn: cq.get(conn, cronid))
         if row is None or not await may_start(core, row):
             return None
@@ -285,7 +269,7 @@ async def check_once(core: NodeCore, *, page: int = 200) -> int:
 
 
 async def _start_if_due(core: NodeCore, cronid: str) -> bool:
-    async with lock_for(cronid):
+    async with core.cron_starts.hold(cronid):  # the service and runcronmsg may race
         row = await core.db.read(lambda conn: cq.get(conn, cronid))  # fresh: a manual run may have just happened
         now = core.now_ns()
         if row is None or row.nextrun == 0 or row.nextrun > now:
@@ -294,7 +278,7 @@ async def _start_if_due(core: NodeCore, cronid: str) -> bool:
             return False  # stays due: starts on the first check after the previous graph ends
         try:
             await start(core, row)
-        except RPCError as err:
+        except DomainError as err:
             # never retried in a tight loop: skip this run, keep the previous graph
             log.error("cron %s (%s/%s) could not start its workflow: %s", row.cronid, row.colonyname, row.name, err.message)
             nextrun = schedule_of(row, now)

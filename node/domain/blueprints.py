@@ -34,16 +34,16 @@ from colonies.blueprint_models import (
     BlueprintHistory,
 )
 from colonies.models import Conditions, FunctionSpec, WorkflowSpec
-from colonies.node import crons
+from colonies.node.domain import crons
 from colonies.node.core import NodeCore
 from colonies.node.store import blueprints as bq
 from colonies.node.store import crons as cq
 from colonies.node.store import locations as lq
 from colonies.node.store import processes as pq
 from colonies.node.store.processes import ProcessRecord
-from colonies.node.submission import process_row, validate_spec
+from colonies.node.domain.submission import process_row, validate_spec
 from colonies.timefmt import ZERO_TIME, format_ns
-from colonies.wire import RPCError
+from colonies.node.domain.errors import Invalid, NotFound, Conflict
 
 DEFAULT_RECONCILE_INTERVAL = 60  # seconds
 CLEANUP_FUNCNAME = "cleanup"
@@ -241,7 +241,6 @@ class Caller:
 class _Written:
     blueprint: Blueprint | None = None
     records: list[ProcessRecord] = field(default_factory=list)
-    removed_cron: str | None = None
 
 
 def _submit(conn: Connection, spec: FunctionSpec, caller: Caller, now: int) -> ProcessRecord:
@@ -253,7 +252,7 @@ def _definition_for(conn: Connection, blueprint: Blueprint, what: str) -> Bluepr
     colonyname = blueprint.metadata.colonyname
     definition = bq.definition_for_kind(conn, colonyname, blueprint.kind)
     if definition is None:
-        raise RPCError(400, f"Failed to {what} blueprint, no blueprint definition for kind {blueprint.kind} in colony {colonyname}")
+        raise Invalid(f"Failed to {what} blueprint, no blueprint definition for kind {blueprint.kind} in colony {colonyname}")
     return definition
 
 
@@ -262,7 +261,7 @@ def _check_spec(definition: BlueprintDefinition, blueprint: Blueprint, what: str
     if isinstance(schema, dict):
         problem = spec_problem(schema, blueprint.spec or {})
         if problem is not None:
-            raise RPCError(400, f"Failed to {what} blueprint, blueprint validation failed: {problem}")
+            raise Invalid(f"Failed to {what} blueprint, blueprint validation failed: {problem}")
 
 
 def _reconciled(blueprint: Blueprint, record: ProcessRecord, now: int, *, generation: int | None = None) -> Blueprint:
@@ -305,11 +304,8 @@ def _ensure_cron(conn: Connection, blueprint: Blueprint, definition: BlueprintDe
 
 
 def _publish(core: NodeCore, written: _Written) -> None:
-    """After the commit (db.write's `then`): its processes' events, and a removed cron forgotten."""
-    for record in written.records:
-        core.events.publish(record)
-    if written.removed_cron is not None:
-        crons.forget(written.removed_cron)
+    """After the commit (db.write's `then`): its processes' events."""
+    core.publish(written.records)
 
 
 async def add(core: NodeCore, blueprint: Blueprint, caller: Caller) -> Blueprint:
@@ -332,9 +328,9 @@ async def add(core: NodeCore, blueprint: Blueprint, caller: Caller) -> Blueprint
         definition = _definition_for(conn, fresh, "add")
         _check_spec(definition, fresh, "add")
         if bq.get_blueprint(conn, meta.colonyname, meta.name) is not None:
-            raise RPCError(409, f"Failed to add blueprint, a blueprint named {meta.name} already exists in colony {meta.colonyname}")
+            raise Conflict(f"Failed to add blueprint, a blueprint named {meta.name} already exists in colony {meta.colonyname}")
         if bq.blueprint_id_taken(conn, fresh.blueprintid):
-            raise RPCError(409, f"Failed to add blueprint, a blueprint with id {fresh.blueprintid} already exists")
+            raise Conflict(f"Failed to add blueprint, a blueprint with id {fresh.blueprintid} already exists")
         if meta.locationname and lq.get(conn, meta.colonyname, meta.locationname) is None:
             lq.add(
                 conn,
@@ -366,11 +362,11 @@ async def update(core: NodeCore, blueprint: Blueprint, caller: Caller, *, force:
     def op(conn: Connection) -> _Written:
         current = bq.get_blueprint(conn, meta.colonyname, meta.name)
         if current is None:
-            raise RPCError(404, f"Failed to update blueprint, blueprint {meta.name} not found in colony {meta.colonyname}")
+            raise NotFound(f"Failed to update blueprint, blueprint {meta.name} not found in colony {meta.colonyname}")
         if blueprint.kind != current.kind:
-            raise RPCError(400, f"Failed to update blueprint, its kind is {current.kind} and cannot change (remove it and add it again)")
+            raise Invalid(f"Failed to update blueprint, its kind is {current.kind} and cannot change (remove it and add it again)")
         if meta.locationname != current.metadata.locationname:
-            raise RPCError(400, "Failed to update blueprint, its locationname cannot change (remove it and add it again)")
+            raise Invalid("Failed to update blueprint, its locationname cannot change (remove it and add it again)")
         definition = _definition_for(conn, blueprint, "update")
         _check_spec(definition, blueprint, "update")
         bump = force or not same_json(current.spec or {}, blueprint.spec or {})
@@ -412,7 +408,7 @@ async def remove(core: NodeCore, colonyname: str, name: str, caller: Caller) -> 
     def op(conn: Connection) -> _Written:
         current = bq.get_blueprint(conn, colonyname, name)
         if current is None:
-            raise RPCError(404, f"Failed to remove blueprint, blueprint {name} not found in colony {colonyname}")
+            raise NotFound(f"Failed to remove blueprint, blueprint {name} not found in colony {colonyname}")
         bq.remove_blueprint(conn, current.blueprintid)
         bq.add_history(conn, history_entry(current, changedby=caller.id, changetype="delete", now=now), ts=now)
         written = _Written()
@@ -421,7 +417,6 @@ async def remove(core: NodeCore, colonyname: str, name: str, caller: Caller) -> 
             cronid = bq.cron_id(conn, colonyname, cron_name(current.kind, location))
             if cronid is not None:
                 cq.remove(conn, cronid)
-                written.removed_cron = cronid
         definition = bq.definition_for_kind(conn, colonyname, current.kind)
         if definition is not None:  # always, while definitions with blueprints cannot be removed
             written.records.append(_submit(conn, cleanup_spec(current, definition), caller, now))
@@ -437,7 +432,7 @@ async def reconcile(core: NodeCore, colonyname: str, name: str, caller: Caller, 
     def op(conn: Connection) -> _Written:
         current = bq.get_blueprint(conn, colonyname, name)
         if current is None:
-            raise RPCError(404, f"Failed to reconcile blueprint, blueprint {name} not found in colony {colonyname}")
+            raise NotFound(f"Failed to reconcile blueprint, blueprint {name} not found in colony {colonyname}")
         definition = _definition_for(conn, current, "reconcile")
         record = _submit(conn, reconcile_spec(current, definition, force=force), caller, now)
         generation = current.metadata.generation + (1 if force else 0)
@@ -454,7 +449,7 @@ async def set_status(core: NodeCore, colonyname: str, name: str, status: dict[st
     def op(conn: Connection) -> None:
         current = bq.get_blueprint(conn, colonyname, name)
         if current is None:
-            raise RPCError(404, f"Failed to update blueprint status, blueprint {name} not found in colony {colonyname}")
+            raise NotFound(f"Failed to update blueprint status, blueprint {name} not found in colony {colonyname}")
         bq.replace_blueprint(conn, msgspec.structs.replace(current, status=status or None))
 
     await core.db.write(op)
@@ -464,7 +459,7 @@ async def add_definition(core: NodeCore, definition: BlueprintDefinition) -> Blu
     stored = normalized_definition(definition, now=core.now_ns())
     refused = await core.db.write(lambda conn: bq.add_definition(conn, stored))
     if refused is not None:
-        raise RPCError(409, f"Failed to add blueprint definition, {refused}")
+        raise Conflict(f"Failed to add blueprint definition, {refused}")
     return stored
 
 
@@ -472,11 +467,11 @@ async def remove_definition(core: NodeCore, colonyname: str, name: str) -> None:
     def op(conn: Connection) -> None:
         definition = bq.get_definition(conn, colonyname, name)
         if definition is None:
-            raise RPCError(404, f"Blueprint definition {name} not found in colony {colonyname}")
+            raise NotFound(f"Blueprint definition {name} not found in colony {colonyname}")
         kind = definition.spec.names.kind
         count = bq.count_blueprints(conn, colonyname, kind)
         if count:
-            raise RPCError(409, f"Cannot remove blueprint definition {name}: {count} blueprint(s) of kind {kind} still exist")
+            raise Conflict(f"Cannot remove blueprint definition {name}: {count} blueprint(s) of kind {kind} still exist")
         bq.remove_definition(conn, colonyname, name)
 
     await core.db.write(op)
@@ -486,22 +481,22 @@ def check_definition(definition: BlueprintDefinition) -> None:
     """400 naming the first field a definition cannot do without."""
     handler = definition.spec.handler
     if not definition.spec.names.kind:
-        raise RPCError(400, "Failed to add blueprint definition, spec.names.kind is required")
+        raise Invalid("Failed to add blueprint definition, spec.names.kind is required")
     if not handler.executorType:
-        raise RPCError(400, "Failed to add blueprint definition, spec.handler.executorType is required")
+        raise Invalid("Failed to add blueprint definition, spec.handler.executorType is required")
     if not handler.functionName:
-        raise RPCError(400, "Failed to add blueprint definition, spec.handler.functionName is required")
+        raise Invalid("Failed to add blueprint definition, spec.handler.functionName is required")
     interval = handler.reconcileInterval
     if isinstance(interval, int) and not 0 <= interval <= crons.MAX_INTERVAL:
-        raise RPCError(400, f"Failed to add blueprint definition, spec.handler.reconcileInterval must be between 0 and {crons.MAX_INTERVAL} seconds")
+        raise Invalid(f"Failed to add blueprint definition, spec.handler.reconcileInterval must be between 0 and {crons.MAX_INTERVAL} seconds")
     schema = definition.spec.schema
     if isinstance(schema, dict):
         problem = schema_problem(schema)
         if problem is not None:
-            raise RPCError(400, f"Failed to add blueprint definition, invalid schema: {problem}")
+            raise Invalid(f"Failed to add blueprint definition, invalid schema: {problem}")
 
 
 def check_cron_name(kind: str, locationname: str) -> None:
     if len(cron_name(kind, locationname)) > MAX_CRON_NAME:
-        raise RPCError(400, f"Failed to add blueprint, kind and locationname together must be at most {MAX_CRON_NAME - 11} characters")
+        raise Invalid(f"Failed to add blueprint, kind and locationname together must be at most {MAX_CRON_NAME - 11} characters")
 

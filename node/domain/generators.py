@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy.engine import Row
 
 from colonies.node.core import NodeCore
-from colonies.node.crons import decode_workflow
+from colonies.node.domain.crons import decode_workflow
 from colonies.node.store import generators as gq
-from colonies.node.submit import submit_workflow
-from colonies.wire import RPCError
+from colonies.node.domain.submission import submit_workflow
+from colonies.node.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ async def check_once(core: NodeCore, *, budget: int) -> tuple[int, bool]:
             continue
         try:
             spec = decode_workflow(row.workflowspec, "generator")
-        except RPCError as err:  # validated when added: only a damaged row gets here
+        except DomainError as err:  # validated when added: only a damaged row gets here
             log.error("generator %s has an unreadable workflow: %s", row.generatorid, err.message)
             continue
         for _ in range(runs):
@@ -77,7 +77,7 @@ async def check_once(core: NodeCore, *, budget: int) -> tuple[int, bool]:
                     root_args=[a.arg for a in args],
                     also=lambda conn, gid=row.generatorid, used=positions, at=lastrun: gq.consume(conn, gid, used, at),
                 )
-            except RPCError as err:
+            except DomainError as err:
                 # arguments stay queued; tried again on the next check
                 log.error("generator %s (%s/%s) could not submit its workflow: %s", row.generatorid, row.colonyname, row.name, err.message)
                 break
