@@ -5,7 +5,7 @@ removals")."""
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 from sqlalchemy.engine import Connection
 
@@ -36,17 +36,18 @@ def states_to_remove(state: int, what: str) -> tuple[int, ...]:
     return (state,)
 
 
+async def _remove_unless_running(node: NodeCore, current: Callable[[Connection], Any], remove: Callable[[Connection], int], what: str) -> None:
+    def op(conn: Connection) -> int:
+        found = current(conn)
+        return 0 if found is None or found.state == RUNNING else remove(conn)
+
+    if not await node.db.write(op):
+        raise Invalid(f"Failed to remove {what}, it is running or gone")
+
+
 async def remove_process(node: NodeCore, processid: str) -> None:
     """A process that is not running (nor a workflow member: those go with their workflow)."""
-
-    def remove(conn: Connection) -> int:
-        current = pq.get_record(conn, processid)
-        if current is None or current.state == RUNNING:
-            return 0
-        return pq.remove(conn, processid)
-
-    if not await node.db.write(remove):
-        raise Invalid("Failed to remove process, it is running or gone")
+    await _remove_unless_running(node, lambda conn: pq.get_record(conn, processid), lambda conn: pq.remove(conn, processid), "process")
 
 
 async def remove_all_processes(node: NodeCore, colonyname: str, state: int) -> int:
@@ -62,15 +63,9 @@ async def remove_all_processes(node: NodeCore, colonyname: str, state: int) -> i
 
 async def remove_graph(node: NodeCore, processgraphid: str) -> None:
     """A workflow that is not running, with its members."""
-
-    def remove(conn: Connection) -> int:
-        current = wq.get_graph(conn, processgraphid, detailed=False)
-        if current is None or current.state == RUNNING:
-            return 0
-        return wq.remove_graph(conn, processgraphid)
-
-    if not await node.db.write(remove):
-        raise Invalid("Failed to remove process graph, it is running or gone")
+    await _remove_unless_running(
+        node, lambda conn: wq.get_graph(conn, processgraphid, detailed=False), lambda conn: wq.remove_graph(conn, processgraphid), "process graph"
+    )
 
 
 async def remove_all_graphs(node: NodeCore, colonyname: str, state: int) -> int:
