@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -57,11 +58,33 @@ def b64encode(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def b64decode(text: str) -> bytes:
+def b64decode(text: str | bytes | memoryview) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise WireError(400, "Invalid payload: not valid base64") from None
+
+
+# characters per piece of b64decode_pieces (a multiple of 4): about 1 ms of decoding
+B64_PIECE = 512 * 1024
+
+
+def b64decode_pieces(text: str, piece: int = B64_PIECE) -> Iterator[bytes]:
+    """b64decode(text) in consecutive pieces: joined, the same bytes, or the same WireError
+    (possibly after some pieces). Cuts fall on whole quads before the first "=", each followed
+    by a character that is not one, so each piece decodes alone as it does inside the text."""
+    if piece <= 0 or piece % 4:
+        raise ValueError("piece must be a positive multiple of 4")
+    try:
+        data = memoryview(text.encode("ascii"))
+    except UnicodeEncodeError:
+        raise WireError(400, "Invalid payload: not valid base64") from None
+    padding = text.find("=")
+    data_end = len(text) if padding < 0 else padding
+    final = max(data_end - 1, 0) // piece * piece
+    for start in range(0, final, piece):
+        yield b64decode(data[start : start + piece])
+    yield b64decode(data[final:])
 
 
 def build_request(msg: dict[str, Any] | msgspec.Struct, prvkey: str | None) -> bytes:

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
 from colonies import crypto
+from colonies.node import decode
 from colonies.node import handlers  # noqa: F401  (registers every RPC handler)
 from colonies.node.core import CORE_KEY, NodeCore
 from colonies.node.pubsub import handle_pubsub
@@ -17,6 +20,7 @@ from colonies.node.rpc import ROUTES, Call, Route, refusal
 from colonies.node.store.database import Conflict, StoreClosed
 from colonies.wire import (
     UNSIGNED_MSGTYPES,
+    Envelope,
     RPCError,
     b64decode,
     decode_envelope,
@@ -35,14 +39,15 @@ def error_response(err: RPCError) -> web.Response:
     return _reply(err.status, error_reply_bytes(err.status, err.message))
 
 
-# bodies larger than this are decoded and their signature checked off the event loop
+# bodies larger than this are decoded a slice at a time (node/decode.py), their signature checked
+# off the event loop (hashing several MB: hashlib lets go of the GIL meanwhile)
 OFFLOOP_BODY_BYTES = 256 * 1024
 
 
 async def dispatch(core: NodeCore, body: bytes) -> bytes:
     """One RPC: envelope → signature → message → handler → reply envelope (raises RPCError)."""
     if len(body) > OFFLOOP_BODY_BYTES:  # a 10,000-node workflow: tens of milliseconds of decoding
-        route, caller_id, msg = await asyncio.to_thread(_decode, body)
+        route, caller_id, msg = await _decode_big(body)
     else:
         route, caller_id, msg = _decode(body)
     result = await route.handler(Call(core, caller_id, route.msgtype), msg)
@@ -52,28 +57,61 @@ async def dispatch(core: NodeCore, body: bytes) -> bytes:
 def _decode(body: bytes) -> tuple[Route, str, Any]:
     """The route, the caller's id and the decoded message of a request body (raises RPCError)."""
     envelope = decode_envelope(body)
-    msgtype = envelope.payloadtype
-    caller_id = ""
-    if msgtype not in UNSIGNED_MSGTYPES:
-        try:
-            caller_id = crypto.recover_id(envelope.payload, envelope.signature)
-        except crypto.SignatureError as err:
-            raise RPCError(403, str(err)) from None
+    caller_id = _caller(envelope)
+    route = _route(envelope.payloadtype)
+    payload = b64decode(envelope.payload)
+    with _parse_errors(route.msgtype):
+        msg = route.decoder.decode(payload)
+    return route, caller_id, _checked(route, msg)
+
+
+async def _decode_big(body: bytes) -> tuple[Route, str, Any]:
+    """_decode for a big body, in the same order, with the same errors."""
+    envelope = decode_envelope(body)  # a few ms: the payload stays one string
+    caller_id = await asyncio.to_thread(_caller, envelope)
+    route = _route(envelope.payloadtype)
+    payload = await decode.b64decode(envelope.payload)
+    del envelope
+    with _parse_errors(route.msgtype):
+        if route.sliced is not None:
+            msg = await route.sliced.decode(payload)
+        else:
+            msg = await asyncio.to_thread(route.decoder.decode, payload)
+    return route, caller_id, _checked(route, msg)
+
+
+def _caller(envelope: Envelope) -> str:
+    if envelope.payloadtype in UNSIGNED_MSGTYPES:
+        return ""
+    try:
+        return crypto.recover_id(envelope.payload, envelope.signature)
+    except crypto.SignatureError as err:
+        raise RPCError(403, str(err)) from None
+
+
+def _route(msgtype: str) -> Route:
     route = ROUTES.get(msgtype)
     if route is None:
         raise RPCError(403, f"invalid rpcMsg.PayloadType: {msgtype}")
-    payload = b64decode(envelope.payload)
+    return route
+
+
+@contextlib.contextmanager
+def _parse_errors(msgtype: str) -> Iterator[None]:
     try:
-        msg = route.decoder.decode(payload)
+        yield
     except msgspec.ValidationError as err:
         raise RPCError(400, f"Failed to parse {msgtype}: {err}") from None
     except (msgspec.DecodeError, UnicodeDecodeError) as err:
         raise RPCError(400, f"Failed to parse {msgtype}: payload is not valid UTF-8 JSON ({err})") from None
     except RecursionError:
         raise RPCError(400, f"Failed to parse {msgtype}: payload is nested too deeply") from None
-    if msg.msgtype != msgtype and msgtype not in UNSIGNED_MSGTYPES:
-        raise RPCError(400, f"Failed to handle {msgtype}, msg.MsgType does not match payloadType")
-    return route, caller_id, msg
+
+
+def _checked(route: Route, msg: Any) -> Any:
+    if msg.msgtype != route.msgtype and route.msgtype not in UNSIGNED_MSGTYPES:
+        raise RPCError(400, f"Failed to handle {route.msgtype}, msg.MsgType does not match payloadType")
+    return msg
 
 
 async def handle_api(request: web.Request) -> web.Response:

@@ -11,6 +11,7 @@ from colonies import models
 from colonies.messages import Msg
 from colonies.node.domain import errors
 from colonies.node.store.database import Conflict as StoreConflict
+from colonies.node.decode import SlicedDecoder
 from colonies.wire import RPCError
 
 if TYPE_CHECKING:
@@ -28,18 +29,24 @@ class Route:
     decoder: msgspec.json.Decoder[Any]
     handler: Handler
     reply_payloadtype: str
+    # big bodies: decoded a slice at a time, this list field's items in batches
+    sliced: SlicedDecoder | None = None
 
 
 ROUTES: dict[str, Route] = {}
 
 
-def rpc(msgtype: str, message: type[M], *, reply_payloadtype: str | None = None) -> Callable[[Callable[["Call", M], Awaitable[Any]]], Callable[["Call", M], Awaitable[Any]]]:
-    """Register a handler for `msgtype`; the payload is decoded into `message` (validated)."""
+def rpc(
+    msgtype: str, message: type[M], *, reply_payloadtype: str | None = None, sliced: tuple[str, ...] | None = None
+) -> Callable[[Callable[["Call", M], Awaitable[Any]]], Callable[["Call", M], Awaitable[Any]]]:
+    """Register a handler for `msgtype`; the payload is decoded into `message` (validated).
+    `sliced`: the path of a list field that can be big (decoded in batches, node/decode.py)."""
 
     def register(handler: Callable[["Call", M], Awaitable[Any]]) -> Callable[["Call", M], Awaitable[Any]]:
         if msgtype in ROUTES:
             raise RuntimeError(f"duplicate handler for {msgtype}")
-        ROUTES[msgtype] = Route(msgtype, msgspec.json.Decoder(message), handler, reply_payloadtype or msgtype)
+        decoder = SlicedDecoder(message, sliced) if sliced else None
+        ROUTES[msgtype] = Route(msgtype, msgspec.json.Decoder(message), handler, reply_payloadtype or msgtype, decoder)
         return handler
 
     return register

@@ -21,7 +21,7 @@ from colonies.node.validate import require_count
 from colonies.wire import RPCError
 
 
-@rpc("submitworkflowspecmsg", SubmitWorkflowSpecMsg)
+@rpc("submitworkflowspecmsg", SubmitWorkflowSpecMsg, sliced=("spec", "functionspecs"))
 async def submit(call: Call, msg: SubmitWorkflowSpecMsg) -> models.ProcessGraph:
     require(msg.spec is not None, "Failed to submit workflow, spec is missing")
     assert msg.spec is not None
