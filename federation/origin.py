@@ -141,7 +141,7 @@ class Origin:
             assignments.append((pid, peer.node_id, peer.api_url, granted))
         now = time.time_ns()
         records = await processes.change(self.core, lambda conn: fq.claim_for_peers(conn, assignments, now), now)
-        claimed = {r.process.processid for r in records if r.state == RUNNING}
+        claimed = {r.processid for r in records if r.state == RUNNING}
         by_peer: dict[tuple[str, str], list[tuple[str, bool]]] = collections.defaultdict(list)
         for pid, node, url, granted in assignments:
             if pid in claimed:
@@ -274,7 +274,7 @@ class Origin:
     def process_cancelled(self, record: ProcessRecord) -> None:
         """Cancelled here: if a peer holds it, the peer must drop its copy."""
         if record.assignedexecutorid and self.core.directory.executor_by_id(record.colonyname, record.assignedexecutorid) is None:
-            self._cancelled.add(record.process.processid)
+            self._cancelled.add(record.processid)
             self.heartbeat_now.set()
 
     async def heartbeat_once(self) -> None:
@@ -401,8 +401,8 @@ def _apply_results(conn: Any, sender: str, results: list[Result], now: int) -> l
     records = fq.apply_results(conn, sender, results, now)
     files = {r.origin_processid: r.files for r in results if r.files}
     for record in records:
-        found = files.get(record.process.processid)
+        found = files.get(record.processid)
         spec = data.spec_of(record.process) if found and record.state == SUCCESS else None
         if found and spec is not None:
-            data.adopt_outputs(conn, record.colonyname, data.pin_process_ids(spec, record.process.processid), found, now)
+            data.adopt_outputs(conn, record.colonyname, data.pin_process_ids(spec, record.processid), found, now)
     return processes.transition(conn, records, now)

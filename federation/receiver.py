@@ -147,7 +147,7 @@ class Receiver:
     def granted_already(self, record: ProcessRecord) -> bool:
         """Whether the claimed copy's start was granted recently (with its forward or ahead of
         the claim): then it starts now, and the grant is used up."""
-        pid = record.process.processid
+        pid = record.processid
         arrived = self._granted.get(pid)
         if arrived is None or pid in self._asking or time.monotonic() - arrived >= GRANT_WINDOW:
             return False
@@ -159,7 +159,7 @@ class Receiver:
         if it is forwarded work its origin no longer wants run here."""
         if not self.forwarded_here(record):
             return True
-        pid = record.process.processid
+        pid = record.processid
         asking = self._asking.get(pid)
         if asking is not None:
             try:
@@ -348,7 +348,7 @@ class Receiver:
         """A copy ended here: its result goes to the origin with the next report."""
         if not self.forwarded_here(record):
             return
-        link = self._links.get(record.process.processid)
+        link = self._links.get(record.processid)
         if link is not None:
             node, url, origin_processid = link
             process = record.process

@@ -30,7 +30,7 @@ class Subscription:
         if record.state != self.state:
             return False
         if self.processid:
-            return record.process.processid == self.processid
+            return record.processid == self.processid
         return record.colonyname in self.colonies and record.executortype == self.executortype
 
 
@@ -65,7 +65,7 @@ class ProcessEvents:
             self.scheduler.notify(
                 record.colonyname, record.executortype, record.executornames, record.locationname, record.cpu, record.mem
             )
-        for sub in self._by_process.get(record.process.processid, ()):
+        for sub in self._by_process.get(record.processid, ()):
             if sub.matches(record):
                 self._deliver(sub, record)
         for sub in self._general:

@@ -268,7 +268,7 @@ def _reconciled(blueprint: Blueprint, record: ProcessRecord, now: int, *, genera
     meta = msgspec.structs.replace(
         blueprint.metadata,
         generation=blueprint.metadata.generation if generation is None else generation,
-        lastReconciliationProcess=record.process.processid,
+        lastReconciliationProcess=record.processid,
         lastReconciliationTime=format_ns(now),
     )
     return msgspec.structs.replace(blueprint, metadata=meta)

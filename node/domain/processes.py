@@ -46,9 +46,9 @@ def transition(conn: Connection, changed: Changed, now: int) -> list[ProcessReco
         if not record.processgraphid:
             continue
         if record.state == SUCCESS:
-            out += wq.unblock_children(conn, record.process.processid)
+            out += wq.unblock_children(conn, record.processid)
         elif record.state == FAILED:
-            out += wq.fail_descendants(conn, record.process.processid, now)
+            out += wq.fail_descendants(conn, record.processid, now)
         wq.refresh_state(conn, record.processgraphid, now)
     return out
 

@@ -329,13 +329,13 @@ async def add_child(
         now=now,
         processgraphid=parent.processgraphid,
         waitforparents=True,
-        parents=[parent.process.processid],
+        parents=[parent.processid],
         processid=crypto.random_id(),
     )
 
     def write(conn: Connection) -> list[ProcessRecord]:
         record = wq.add_child(
-            conn, row=row, attrs=attrs, parentid=parent.process.processid, childid=childid, insert_between=insert_between
+            conn, row=row, attrs=attrs, parentid=parent.processid, childid=childid, insert_between=insert_between
         )
         wq.refresh_state(conn, parent.processgraphid, now)
         return [record]

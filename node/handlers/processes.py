@@ -134,7 +134,7 @@ def _return_unclaimed(call: Call, done: "asyncio.Future[list[ProcessRecord]]") -
 
 def _give_back(call: Call, record: ProcessRecord) -> None:
     """An assignment nobody received goes back to the queue."""
-    call.node.spawn(processes.release(call.node, record.process.processid, call.now(), count_retry=False))
+    call.node.spawn(processes.release(call.node, record.processid, call.now(), count_retry=False))
 
 
 async def _wait_for_resume(call: Call, msg: AssignProcessMsg, deadline: float) -> None:

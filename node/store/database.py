@@ -18,7 +18,8 @@ from typing import Any, Callable, TypeVar
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util import await_only
 from colonies.oneline import one_line
 
 
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 # A batch larger than this is split: keeps one transaction (and the replies it holds back) short.
 MAX_BATCH = 256
 CHECKPOINT_INTERVAL = 0.5
+# PostgreSQL: connections kept open for reads (besides the writer's); more readers wait their turn
+PG_READERS = 8
 
 
 class StoreClosed(RuntimeError):
@@ -42,9 +45,18 @@ class Conflict(Exception):
 
 
 def _outcome_of(err: Exception) -> Exception:
-    if isinstance(err, IntegrityError):
+    if isinstance(err, IntegrityError) or _is_integrity_violation(err):
         return Conflict("it conflicts with an entry that already exists (added by a concurrent request)")
     return err
+
+
+def _is_integrity_violation(err: Exception) -> bool:
+    """asyncpg's own error, for statements sent straight to it (prepared.py)."""
+    try:
+        from asyncpg.exceptions import IntegrityConstraintViolationError
+    except ImportError:
+        return False
+    return isinstance(err, IntegrityConstraintViolationError)
 
 
 class StoreURLError(ValueError):
@@ -105,6 +117,11 @@ class Database:
         # inline mode: one long-lived connection, used only from the event loop thread
         self._conn: Connection | None = engine.connect() if inline and async_engine is None else None
         self._checkpoint_task: asyncio.Task[None] | None = None
+        # PostgreSQL: the writer's connection and the idle readers, kept open (a checkout from the
+        # engine's pool, its reset and the context around it cost ~0.5 ms of CPU per operation)
+        self._pg_writer: AsyncConnection | None = None
+        self._pg_idle: list[AsyncConnection] = []
+        self._pg_readers = asyncio.Semaphore(PG_READERS)
 
     @classmethod
     async def open(cls, url: str, *, inline: bool = True) -> "Database":
@@ -126,8 +143,8 @@ class Database:
     async def _open_postgresql(cls, url: URL) -> "Database":
         shown = url.render_as_string(hide_password=True)
         # no ping per checkout (a round trip per read and per write batch, ~17 % of the drain rate):
-        # a connection the server dropped fails its one operation and the pool is renewed
-        async_engine = create_async_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=False)
+        # a connection the server dropped fails its one operation and is opened again
+        async_engine = create_async_engine(url, pool_size=PG_READERS + 1, max_overflow=8, pool_pre_ping=False)
         from colonies.node.store.migrations import SchemaTooNew
 
         try:
@@ -149,11 +166,20 @@ class Database:
         if self._closed:
             raise StoreClosed("store is closed")
         if self.async_engine is not None:
-            async with self.async_engine.connect() as conn:
+            async with self._pg_readers:
+                conn = self._pg_idle.pop() if self._pg_idle else await self.async_engine.connect()
                 try:
-                    return await conn.run_sync(op)
-                finally:
+                    result = await conn.run_sync(op)
                     await conn.rollback()
+                except Exception:
+                    if await _usable_after_failure(conn):
+                        self._pg_idle.append(conn)
+                    raise
+                except BaseException:  # cancelled mid-statement: its state is unknown
+                    asyncio.ensure_future(_discard(conn))
+                    raise
+                self._pg_idle.append(conn)
+                return result
         if self.inline and not offloop:
             return self._run_read(op)
         return await asyncio.get_running_loop().run_in_executor(self._read_threads, self._run_pooled_read, op)
@@ -191,6 +217,9 @@ class Database:
         if self._conn is not None:
             self._conn.close()
         if self.async_engine is not None:
+            for conn in [*self._pg_idle, *([self._pg_writer] if self._pg_writer is not None else [])]:
+                await _discard(conn)
+            self._pg_idle, self._pg_writer = [], None
             await self.async_engine.dispose()
         else:
             self.engine.dispose()
@@ -282,21 +311,35 @@ class Database:
         return [self._run_single(op) for op in ops]
 
     async def _run_batch_async(self, ops: list[Op[Any]]) -> list[tuple[bool, Any]]:
-        assert self.async_engine is not None
         try:
-            async with self.async_engine.begin() as conn:
-                return await conn.run_sync(lambda sync: [(True, op(sync)) for op in ops])
+            return await self._in_pg_transaction(lambda sync: [(True, op(sync)) for op in ops])
         except Exception as err:
             if len(ops) == 1:
                 return [(False, _outcome_of(err))]
         outcomes: list[tuple[bool, Any]] = []
         for op in ops:
             try:
-                async with self.async_engine.begin() as conn:
-                    outcomes.append((True, await conn.run_sync(op)))
+                outcomes.append((True, await self._in_pg_transaction(op)))
             except Exception as err:  # handed to the caller's future
                 outcomes.append((False, _outcome_of(err)))
         return outcomes
+
+    async def _in_pg_transaction(self, op: Op[T]) -> T:
+        """One transaction on the writer's connection (opened again after a failure)."""
+        assert self.async_engine is not None
+        if self._pg_writer is None:
+            # SQLAlchemy leaves transactions to us on this one (_pg_transaction): asyncpg's BEGIN
+            # and COMMIT, so that statements sent straight to asyncpg (prepared.py) are inside
+            conn = await self.async_engine.connect()
+            self._pg_writer = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn = self._pg_writer
+        try:
+            return await conn.run_sync(_pg_transaction, op)
+        except BaseException:
+            if _broken(conn):
+                self._pg_writer = None
+                await _discard(conn)
+            raise
 
     def _run_single(self, op: Op[Any], pooled: bool = False) -> tuple[bool, Any]:
         try:
@@ -304,6 +347,53 @@ class Database:
                 return True, op(conn)
         except Exception as err:  # handed to the caller's future
             return False, _outcome_of(err)
+
+
+def _pg_transaction(sync: Connection, op: Op[T]) -> T:
+    """`op` between asyncpg's BEGIN and COMMIT (ROLLBACK if it raises), in the greenlet that
+    run_sync gives it."""
+    driver = sync.connection.driver_connection
+    await_only(driver.execute("BEGIN"))
+    try:
+        result = op(sync)
+    except BaseException:
+        if not driver.is_closed():
+            try:
+                await_only(driver.execute("ROLLBACK"))
+            except Exception:
+                log.debug("rollback failed", exc_info=True)
+        raise
+    finally:
+        sync.commit()  # SQLAlchemy's own (autobegun) transaction: no statement in AUTOCOMMIT
+    await_only(driver.execute("COMMIT"))
+    return result
+
+
+def _broken(conn: AsyncConnection) -> bool:
+    if conn.invalidated or conn.closed:
+        return True
+    raw = conn.sync_connection.connection.driver_connection if conn.sync_connection is not None else None
+    return raw is None or raw.is_closed()
+
+
+async def _usable_after_failure(conn: AsyncConnection) -> bool:
+    """Roll back after an operation failed; False (and closed) if the connection is broken."""
+    if not conn.invalidated and not conn.closed:
+        try:
+            await conn.rollback()
+            return True
+        except Exception:
+            pass
+    await _discard(conn)
+    return False
+
+
+async def _discard(conn: AsyncConnection) -> None:
+    """Close a connection that failed or is no longer needed (it may already be broken)."""
+    try:
+        await conn.close()
+    except Exception:
+        log.debug("closing a store connection failed", exc_info=True)
 
 
 def _migrate(engine: Engine) -> None:

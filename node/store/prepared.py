@@ -3,6 +3,11 @@
 SQLAlchemy Core stays the single source of the SQL; this skips rebuilding each statement, its
 cache key and result metadata on every call, which for these one-row statements costs more than
 the database's own work. Rows come back as plain dicts.
+
+On SQLite the statement runs on the DBAPI cursor of the connection SQLAlchemy holds. On PostgreSQL
+it goes straight to the asyncpg connection underneath (its own statement cache prepares it once),
+inside the transaction the runner began on it (node/store/database.py): SQLAlchemy's cursor
+emulation cost about as much CPU as asyncpg itself.
 """
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.util import await_only
 
 Row = dict[str, Any]
 
@@ -28,15 +34,22 @@ class Prepared:
             self._compiled[dialect.name] = compiled
         return compiled
 
-    def _cursor(self, conn: Connection, params: dict[str, Any]) -> Any:
+    def _values(self, conn: Connection, params: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
         sql, names, defaults = self._for(conn)
-        values = tuple(params[n] if n in params else defaults[n] for n in names)
+        return sql, tuple(params[n] if n in params else defaults[n] for n in names)
+
+    def _cursor(self, conn: Connection, params: dict[str, Any]) -> Any:
+        sql, values = self._values(conn, params)
         # The DBAPI cursor of the connection SQLAlchemy holds, inside its current transaction.
         cursor = conn.connection.cursor()
         cursor.execute(sql, values)
         return cursor
 
     def first(self, conn: Connection, params: dict[str, Any]) -> Row | None:
+        if conn.dialect.name == "postgresql":
+            sql, values = self._values(conn, params)
+            found = await_only(_driver(conn).fetchrow(sql, *values))
+            return dict(found) if found is not None else None
         cursor = self._cursor(conn, params)
         try:
             row = cursor.fetchone()
@@ -47,6 +60,9 @@ class Prepared:
             cursor.close()
 
     def all(self, conn: Connection, params: dict[str, Any]) -> list[Row]:
+        if conn.dialect.name == "postgresql":
+            sql, values = self._values(conn, params)
+            return [dict(found) for found in await_only(_driver(conn).fetch(sql, *values))]
         cursor = self._cursor(conn, params)
         try:
             names = [d[0] for d in cursor.description]
@@ -56,6 +72,10 @@ class Prepared:
 
     def run(self, conn: Connection, params: dict[str, Any]) -> int:
         """Execute; the number of rows changed."""
+        if conn.dialect.name == "postgresql":
+            sql, values = self._values(conn, params)
+            status = await_only(_driver(conn).execute(sql, *values))  # e.g. "UPDATE 1", "INSERT 0 1"
+            return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
         cursor = self._cursor(conn, params)
         try:
             return cursor.rowcount
@@ -65,8 +85,16 @@ class Prepared:
     def run_many(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         sql, names, defaults = self._for(conn)
         values = [tuple(row[n] if n in row else defaults[n] for n in names) for row in rows]
+        if conn.dialect.name == "postgresql":
+            await_only(_driver(conn).executemany(sql, values))
+            return
         cursor = conn.connection.cursor()
         try:
             cursor.executemany(sql, values)
         finally:
             cursor.close()
+
+
+def _driver(conn: Connection) -> Any:
+    """The asyncpg connection under a PostgreSQL store connection."""
+    return conn.connection.driver_connection

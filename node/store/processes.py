@@ -1,11 +1,11 @@
 """Process queries. Every function takes a Connection and runs inside the caller's transaction."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 import msgspec
-from sqlalchemy import BigInteger, String, bindparam, case, delete, func, insert, literal, or_, select, text, union_all, update
+from sqlalchemy import BigInteger, Float, String, bindparam, case, delete, func, insert, literal, or_, select, text, union_all, update
 from sqlalchemy.engine import Connection, Row
 
 from colonies import models
@@ -66,9 +66,11 @@ def attribute_from_row(m: Mapping[str, Any]) -> models.Attribute:
 
 @dataclass(slots=True)
 class ProcessRecord:
-    """What the node needs of a process besides its wire form (routing, auth, stats)."""
+    """What the node needs of a process besides its wire form (routing, auth, stats); the wire
+    form itself is built from the row when first asked for (a close or a publish without
+    subscribers never needs it, and building it is most of the cost of a record)."""
 
-    process: models.Process
+    processid: str
     colonyname: str
     executortype: str
     executornames: str
@@ -82,11 +84,20 @@ class ProcessRecord:
     starttime: int
     processgraphid: str
     maxexectime: int
+    row: Mapping[str, Any] = field(repr=False, compare=False)
+    attrs: Sequence[models.Attribute] = field(default=(), repr=False, compare=False)
+    _process: models.Process | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def process(self) -> models.Process:
+        if self._process is None:
+            self._process = process_from_row(self.row, self.attrs)
+        return self._process
 
 
 def record_from_row(m: Mapping[str, Any], attrs: Sequence[models.Attribute] = ()) -> ProcessRecord:
     return ProcessRecord(
-        process=process_from_row(m, attrs),
+        processid=m["processid"],
         colonyname=m["colonyname"],
         executortype=m["executortype"],
         executornames=m["executornames"],
@@ -100,6 +111,8 @@ def record_from_row(m: Mapping[str, Any], attrs: Sequence[models.Attribute] = ()
         starttime=m["starttime"],
         processgraphid=m["processgraphid"],
         maxexectime=m["maxexectime"],
+        row=m,
+        attrs=attrs,
     )
 
 
@@ -497,46 +510,37 @@ def add_attribute(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(update(processes).where(P.processid == row["targetid"]).values(hasattributes=True))
 
 
-_function_by_name = Prepared(
-    select(functions).where(
+def _stats_values() -> dict[str, Any]:
+    """Upstream's statistics: true min/max, and avg = (old avg + new) / 2; the first run sets all.
+    SET expressions read the row as it was, so `counter = 0` means the first run in each."""
+    F = functions.c
+    first = F.counter == 0
+    values: dict[str, Any] = {"counter": F.counter + 1}
+    for kind in ("wait", "exec"):
+        new = bindparam(f"b_{kind}time", type_=Float)
+        low, high, avg = F[f"min{kind}time"], F[f"max{kind}time"], F[f"avg{kind}time"]
+        values[f"min{kind}time"] = case((or_(first, new < low), new), else_=low)
+        values[f"max{kind}time"] = case((or_(first, new > high), new), else_=high)
+        values[f"avg{kind}time"] = case((first, new), else_=(avg + new) * 0.5)  # × 0.5 is ÷ 2, exactly
+    return values
+
+
+_function_stats = Prepared(
+    update(functions)
+    .where(
         functions.c.colonyname == bindparam("b_colonyname"),
         functions.c.executorname == bindparam("b_executorname"),
         functions.c.funcname == bindparam("b_funcname"),
     )
-)
-_function_stats = Prepared(
-    update(functions)
-    .where(functions.c.functionid == bindparam("b_functionid"))
-    .values(
-        counter=bindparam("b_counter"),
-        minwaittime=bindparam("b_minwaittime"),
-        maxwaittime=bindparam("b_maxwaittime"),
-        minexectime=bindparam("b_minexectime"),
-        maxexectime=bindparam("b_maxexectime"),
-        avgwaittime=bindparam("b_avgwaittime"),
-        avgexectime=bindparam("b_avgexectime"),
-    )
+    .values(**_stats_values())
 )
 
 
 def update_function_stats(conn: Connection, *, colonyname: str, executorname: str, funcname: str, waittime: float, exectime: float) -> None:
-    """Upstream's statistics: true min/max, and avg = (old avg + new) / 2."""
-    m = _function_by_name.first(conn, {"b_colonyname": colonyname, "b_executorname": executorname, "b_funcname": funcname})
-    if m is None:
-        return
-    first = m["counter"] == 0
+    """One more run of a registered function, in one statement (no read first)."""
     _function_stats.run(
         conn,
-        {
-            "b_functionid": m["functionid"],
-            "b_counter": m["counter"] + 1,
-            "b_minwaittime": waittime if first else min(m["minwaittime"], waittime),
-            "b_maxwaittime": waittime if first else max(m["maxwaittime"], waittime),
-            "b_minexectime": exectime if first else min(m["minexectime"], exectime),
-            "b_maxexectime": exectime if first else max(m["maxexectime"], exectime),
-            "b_avgwaittime": waittime if first else (m["avgwaittime"] + waittime) / 2,
-            "b_avgexectime": exectime if first else (m["avgexectime"] + exectime) / 2,
-        },
+        {"b_colonyname": colonyname, "b_executorname": executorname, "b_funcname": funcname, "b_waittime": waittime, "b_exectime": exectime},
     )
 
 
