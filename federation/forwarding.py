@@ -95,7 +95,7 @@ class Federation:
 
     def _on_process_event(self, record: ProcessRecord) -> None:
         if record.state == WAITING:
-            if not record.process.waitforparents and record.executortype not in self.live.types(record.colonyname):
+            if not record.waitforparents and record.executortype not in self.live.types(record.colonyname):
                 self._forward_now.set()  # nobody here runs it: perhaps a peer does
         elif record.state in fq.TERMINAL:
             self.receiver.process_ended(record)

@@ -142,7 +142,7 @@ class Receiver:
     @staticmethod
     def forwarded_here(record: ProcessRecord) -> bool:
         """Whether a process may be a copy of another node's work (only those need a grant)."""
-        return record.process.initiatorname.startswith(INITIATOR_PREFIX)
+        return record.initiatorname.startswith(INITIATOR_PREFIX)
 
     def granted_already(self, record: ProcessRecord) -> bool:
         """Whether the claimed copy's start was granted recently (with its forward or ahead of

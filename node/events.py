@@ -61,7 +61,7 @@ class ProcessEvents:
 
     def publish(self, record: ProcessRecord) -> None:
         """Call after the change is committed."""
-        if record.state == WAITING and not record.process.waitforparents:
+        if record.state == WAITING and not record.waitforparents:
             self.scheduler.notify(
                 record.colonyname, record.executortype, record.executornames, record.locationname, record.cpu, record.mem
             )

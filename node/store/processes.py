@@ -84,6 +84,8 @@ class ProcessRecord:
     starttime: int
     processgraphid: str
     maxexectime: int
+    waitforparents: bool
+    initiatorname: str
     row: Mapping[str, Any] = field(repr=False, compare=False)
     attrs: Sequence[models.Attribute] = field(default=(), repr=False, compare=False)
     _process: models.Process | None = field(default=None, repr=False, compare=False)
@@ -111,6 +113,8 @@ def record_from_row(m: Mapping[str, Any], attrs: Sequence[models.Attribute] = ()
         starttime=m["starttime"],
         processgraphid=m["processgraphid"],
         maxexectime=m["maxexectime"],
+        waitforparents=bool(m["waitforparents"]),
+        initiatorname=m["initiatorname"],
         row=m,
         attrs=attrs,
     )

@@ -144,3 +144,11 @@ async def test_a_change_whose_caller_is_cancelled_still_commits_and_publishes(no
     assert published.ids_and_states() == [(process.processid, CANCELLED)]
     record = await core.db.read(lambda conn: pq.get_record(conn, process.processid))
     assert record is not None and record.state == CANCELLED
+
+
+async def test_publishing_a_workflow_does_not_build_the_wire_form_of_its_processes(node):
+    # building 10,000 wire forms on the event loop after a big submit stalled it for 150 ms
+    core, published = node
+    await submission.submit_workflow(core, chain("a", "b", "c"), initiatorid="u" * 64, initiatorname="user")
+    assert len(published) == 3
+    assert all(record._process is None for record in published)
