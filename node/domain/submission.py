@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from colonies import crypto, models
 from colonies.models import ENV, WAITING, FunctionSpec, WorkflowSpec
+from colonies.timefmt import format_ns
 from colonies.node.core import NodeCore
 from colonies.node.domain.errors import Invalid
 from colonies.node.resources import QuantityError, cpu_millicores, mem_mebibytes
@@ -233,7 +234,7 @@ async def submit_workflow(
         colonyname=spec.colonyname,
         rootprocessids=roots,
         state=models.WAITING,
-        submissiontime=records[0].process.submissiontime if records else "",
+        submissiontime=format_ns(now) if records else "",
         processids=[r["processid"] for r in rows],
     )
     if big:
