@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import msgspec
 
@@ -21,6 +21,7 @@ from colonies.federation.providers import ProviderCache, ProviderSource
 from colonies.federation.receiver import Receiver
 from colonies.models import CANCELLED, WAITING
 from colonies.node.core import NodeCore
+from colonies.node.services.base import every
 from colonies.node.store.processes import ProcessRecord
 from colonies.wire import RPCError
 
@@ -48,12 +49,12 @@ class Federation:
     def start(self) -> None:
         config = self.core.config
         self._tasks = [
-            asyncio.create_task(self._every(config.forward_interval, self.origin.forward_once, self._forward_now), name="federation-forward"),
-            asyncio.create_task(self._every(config.heartbeat_interval, self.origin.heartbeat_once, self.origin.heartbeat_now), name="federation-heartbeat"),
-            asyncio.create_task(self._every(1.0, self.receiver.report_once, self.receiver.report_now), name="federation-report"),
+            asyncio.create_task(every(config.forward_interval, self.origin.forward_once, what="federation forward", wake=self._forward_now), name="federation-forward"),
+            asyncio.create_task(every(config.heartbeat_interval, self.origin.heartbeat_once, what="federation heartbeat", wake=self.origin.heartbeat_now), name="federation-heartbeat"),
+            asyncio.create_task(every(1.0, self.receiver.report_once, what="federation report", wake=self.receiver.report_now), name="federation-report"),
         ]
         if self.dht is not None:
-            self._tasks.append(asyncio.create_task(self._every(config.advertise_interval, self.advertise, None), name="federation-advertise"))
+            self._tasks.append(asyncio.create_task(every(config.advertise_interval, self.advertise, what="federation advertise"), name="federation-advertise"))
             listen = getattr(self.dht, "add_change_listener", None)
             if listen is not None:
                 listen(self._on_records_changed)
@@ -72,26 +73,6 @@ class Federation:
         if self.dht is not None:
             await self.dht.stop(withdraw=True)
         await self.client.close()
-
-    @staticmethod
-    async def _every(period: float, step: Callable[[], Awaitable[Any]], now: asyncio.Event | None) -> None:
-        """Run `step` every `period` seconds, and at once when `now` is set."""
-        while True:
-            if now is not None:
-                now.clear()
-            try:
-                await step()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("federation step %s failed", getattr(step, "__name__", step))
-            if now is None:
-                await asyncio.sleep(period)
-                continue
-            try:
-                await asyncio.wait_for(now.wait(), period)
-            except TimeoutError:
-                pass
 
     def _on_process_event(self, record: ProcessRecord) -> None:
         if record.state == WAITING:

@@ -87,18 +87,21 @@ async def remove_colony(node: NodeCore, name: str) -> None:
     node.scheduler.wake_colony(name)
 
 
-async def in_batches(db: Database, batch: Callable[[Connection, int], int]) -> int:
+async def in_batches(db: Database, batch: Callable[[Connection, int], int], limit: int | None = None) -> int:
     """Repeat `batch(conn, limit)` (→ rows removed), one write transaction each, until it removes
-    fewer than `limit`; the rows removed."""
-    return await in_batches_from(db, lambda conn, _, limit: (batch(conn, limit), None), None)
+    fewer than `limit` (REMOVE_BATCH unless given); the rows removed."""
+    return await in_batches_from(db, lambda conn, _, n: (batch(conn, n), None), None, limit)
 
 
-async def in_batches_from(db: Database, batch: Callable[[Connection, Cursor, int], tuple[int, Cursor]], cursor: Cursor) -> int:
+async def in_batches_from(
+    db: Database, batch: Callable[[Connection, Cursor, int], tuple[int, Cursor]], cursor: Cursor, limit: int | None = None
+) -> int:
     """As `in_batches`, for a batch that says where the next one goes on:
     `batch(conn, cursor, limit)` → (rows removed, next cursor)."""
     total = 0
+    size = limit
     while True:
-        limit = REMOVE_BATCH
+        limit = size or REMOVE_BATCH
         removed, cursor = await db.write(lambda conn, at=cursor, n=limit: batch(conn, at, n))
         total += removed
         if removed < limit:

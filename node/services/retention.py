@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import partial
-from typing import Callable
-
-from sqlalchemy.engine import Connection
-
 from colonies.node.core import NodeCore
+from colonies.node.domain.removals import in_batches
 from colonies.node.services.base import every
 from colonies.node.store import retention as rq
 
@@ -33,23 +29,14 @@ class Swept:
     logs: int = 0
 
 
-async def _drain(core: NodeCore, op: Callable[[Connection], int], batch: int = BATCH) -> int:
-    """Repeat a bounded delete until a batch comes back short."""
-    total = 0
-    while True:
-        deleted = await core.db.write(op)
-        total += deleted
-        if deleted < batch:
-            return total
-
-
 async def sweep(core: NodeCore) -> Swept:
     cutoff = core.now_ns() - core.config.retention_policy * NS
     swept = Swept()
-    swept.processes = await _drain(core, partial(rq.delete_processes, ended_before=cutoff, limit=BATCH))
-    swept.graphs = await _drain(core, partial(rq.delete_graphs, ended_before=cutoff, limit=GRAPH_BATCH), GRAPH_BATCH)
+    db = core.db
+    swept.processes = await in_batches(db, lambda conn, n: rq.delete_processes(conn, ended_before=cutoff, limit=n), BATCH)
+    swept.graphs = await in_batches(db, lambda conn, n: rq.delete_graphs(conn, ended_before=cutoff, limit=n), GRAPH_BATCH)
     for colonyname in list(core.directory.colonies):
-        swept.logs += await _drain(core, partial(rq.delete_logs, colonyname=colonyname, before=cutoff, limit=BATCH))
+        swept.logs += await in_batches(db, lambda conn, n, name=colonyname: rq.delete_logs(conn, colonyname=name, before=cutoff, limit=n), BATCH)
     if swept.processes or swept.graphs or swept.logs:
         log.info("retention: deleted %d processes, %d workflows and %d logs", swept.processes, swept.graphs, swept.logs)
     return swept

@@ -144,7 +144,7 @@ class Database:
         shown = url.render_as_string(hide_password=True)
         # no ping per checkout (a round trip per read and per write batch, ~17 % of the drain rate):
         # a connection the server dropped fails its one operation and is opened again
-        async_engine = create_async_engine(url, pool_size=PG_READERS + 1, max_overflow=8, pool_pre_ping=False)
+        async_engine = create_async_engine(url, pool_size=PG_READERS + 1, max_overflow=2, pool_pre_ping=False)
         from colonies.node.store.migrations import SchemaTooNew
 
         try:
