@@ -224,8 +224,10 @@ _claimed = dict(
 # stay locked until the commit, a moment). SQLite runs this form several times slower than its
 # parts, and has one writer.
 # The conditioned lane on PostgreSQL: a recursive walk from one requirement shape (cpu, mem) to
-# the next (a row-value index seek each, at most MAX_SHAPES), then the head of each shape that
-# fits, locked as it is read.
+# the next (at most MAX_SHAPES), then the head of each shape that fits, locked as it is read. Each
+# step is two index seeks, as on SQLite: the next memory of the same cpu that fits, else the next
+# cpu. (One row-value seek `(cpu, mem) > (…)` made PostgreSQL walk every process of a shape that
+# does not fit: 31 ms per claim behind 100k of them.)
 _LANE = "colonyname = :b_colonyname AND executortype = :b_executortype AND state = 0 AND waitforparents = false AND claimlane = 2"
 _conditioned_by_shape = (
     text(
@@ -234,7 +236,11 @@ _conditioned_by_shape = (
             (SELECT cpu, mem, 1 FROM processes WHERE {_LANE} AND cpu <= :b_availablecpu ORDER BY cpu, mem LIMIT 1)
             UNION ALL
             SELECT next.cpu, next.mem, shapes.n + 1 FROM shapes, LATERAL (
-                SELECT cpu, mem FROM processes WHERE {_LANE} AND cpu <= :b_availablecpu AND (cpu, mem) > (shapes.cpu, shapes.mem)
+                (SELECT cpu, mem FROM processes WHERE {_LANE} AND cpu = shapes.cpu AND mem > shapes.mem AND mem <= :b_availablemem
+                 ORDER BY cpu, mem LIMIT 1)
+                UNION ALL
+                (SELECT cpu, mem FROM processes WHERE {_LANE} AND cpu > shapes.cpu AND cpu <= :b_availablecpu
+                 ORDER BY cpu, mem LIMIT 1)
                 ORDER BY cpu, mem LIMIT 1
             ) AS next WHERE shapes.n < :b_maxshapes
         )

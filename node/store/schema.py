@@ -135,10 +135,11 @@ processes = Table(
 )
 
 
-def partial_index(name: str, where: TextClause, *columns: Column[Any]) -> Index:
-    """An index of the rows matching `where` on both dialects; a query uses it by carrying the same
-    literal condition (text, not bound parameters, so that the planner can prove the match)."""
-    return Index(name, *columns, sqlite_where=where, postgresql_where=where)
+def partial_index(name: str, where: TextClause, *columns: Column[Any], postgresql_where: TextClause | None = None) -> Index:
+    """An index of the rows matching `where` on both dialects (PostgreSQL: `postgresql_where` if
+    given); a query uses it by carrying the same literal condition (text, not bound parameters, so
+    that the planner can prove the match)."""
+    return Index(name, *columns, sqlite_where=where, postgresql_where=postgresql_where if postgresql_where is not None else where)
 
 
 P = processes.c
@@ -159,8 +160,12 @@ partial_index("processes_claim_targeted", claim_targeted, P.colonyname, P.execut
 # index, with three equalities, beats processes_by_state (two) in SQLite's planner, which has no
 # statistics to tell them apart.
 claim_conditioned = text("state = 0 AND waitforparents = false AND claimlane = 2")
+# PostgreSQL drops from an index scan the clauses its predicate implies: with `= 2` a claim's
+# `claimlane = 2` went, and cpu/mem could no longer bound the scan (migration 0003). `>= 2` holds
+# the same rows and implies nothing the claim says.
 partial_index(
-    "processes_claim_conditioned", claim_conditioned, P.colonyname, P.executortype, P.claimlane, P.cpu, P.mem, P.prioritytime
+    "processes_claim_conditioned", claim_conditioned, P.colonyname, P.executortype, P.claimlane, P.cpu, P.mem, P.prioritytime,
+    postgresql_where=text("state = 0 AND waitforparents = false AND claimlane >= 2"),
 )
 Index("processes_by_state", P.colonyname, P.state, P.prioritytime)
 # Partial indexes below keep the hot path light: every index a state change touches is another

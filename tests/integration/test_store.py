@@ -122,3 +122,39 @@ async def test_a_write_whose_caller_was_cancelled_still_runs_its_after_commit_st
         assert await db.read(lambda conn: facts.get_fact(conn, "k")) == "v"
     finally:
         await db.close()
+
+
+async def test_a_postgresql_store_comes_back_after_the_server_drops_its_connections(postgres) -> None:
+    import asyncpg
+
+    url = postgres.new_database()
+    database = url.rsplit("/", 1)[1]
+    db = await Database.open(url)
+    try:
+        await db.write(lambda conn: facts.set_fact(conn, "probe", "before"))
+        assert await db.read(lambda conn: facts.get_fact(conn, "probe")) == "before"
+        admin = await asyncpg.connect(host="127.0.0.1", port=postgres.port, user="postgres", database="postgres")
+        try:  # what a server restart or an administrator does to the node's kept connections
+            dropped = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1", database
+            )
+        finally:
+            await admin.close()
+        assert dropped >= 2  # the writer's and a reader's
+
+        async def eventually(attempt):  # type: ignore[no-untyped-def]
+            for _ in range(3):  # the first use of a dropped connection fails; the next opens a new one
+                try:
+                    return await attempt()
+                except Exception:
+                    continue
+            return await attempt()
+
+        await eventually(lambda: db.write(lambda conn: facts.set_fact(conn, "probe", "after")))
+        assert await eventually(lambda: db.read(lambda conn: facts.get_fact(conn, "probe"))) == "after"
+        # and it stays usable: no broken connection was put back
+        for _ in range(10):
+            assert await db.read(lambda conn: facts.get_fact(conn, "probe")) == "after"
+            await db.write(lambda conn: facts.set_fact(conn, "probe", "after"))
+    finally:
+        await db.close()
