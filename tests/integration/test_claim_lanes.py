@@ -142,3 +142,37 @@ async def test_conditioned_work_goes_to_the_first_executor_that_fits_it_in_line(
             await at_small.assign(colony.name, -1, availablecpu="1000m", availablemem="1Gi")
         got = [(await at_big.assign(colony.name, 2, availablecpu="16000m", availablemem="64Gi")).processid for _ in range(2)]
         assert got == [huge.processid, wide.processid]
+
+
+async def test_a_postgresql_claim_bounds_each_conditioned_lane_seek_by_lane_cpu_and_mem(postgres):
+    """The conditioned lane's index must be entered at (lane, cpu, mem): PostgreSQL drops a clause
+    its partial index's predicate implies, and with `claimlane = 2` in both every shape step read
+    the whole lane (migration 0003)."""
+    import asyncpg
+    from sqlalchemy.dialects.postgresql import asyncpg as pg_dialect
+
+    from colonies.node.store.database import Database
+
+    url = postgres.new_database()
+    await (await Database.open(url)).close()
+    compiled = pq._claim.statement.compile(dialect=pg_dialect.dialect())
+    params = {"b_colonyname": "c", "b_executortype": "t", "b_executorname": "e", "b_quotedname": '"e"', "b_locationname": "",
+              "b_availablecpu": 1000, "b_availablemem": 1024, "b_executorid": "x", "b_now": 1}
+    values = [params.get(name, compiled.params.get(name)) for name in compiled.positiontup or ()]
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute("SET enable_seqscan = off")  # an empty table would be read whole anyway
+        [plan] = await (await conn.prepare(str(compiled))).explain(*values)
+
+        def scans(node):  # type: ignore[no-untyped-def]
+            if node.get("Index Name") == "processes_claim_conditioned":
+                yield node
+            for child in node.get("Plans", []):
+                yield from scans(child)
+
+        found = list(scans(plan["Plan"]))
+        assert len(found) >= 3  # the first shape, the two seeks of a step, the heads
+        for scan in found:
+            assert "claimlane" in scan.get("Index Cond", ""), scan
+    finally:
+        await conn.close()
