@@ -218,7 +218,7 @@ class Database:
             self._conn.close()
         if self.async_engine is not None:
             for conn in [*self._pg_idle, *([self._pg_writer] if self._pg_writer is not None else [])]:
-                await _discard(conn)
+                await _discard(conn, broken=False)
             self._pg_idle, self._pg_writer = [], None
             await self.async_engine.dispose()
         else:
@@ -378,19 +378,23 @@ def _broken(conn: AsyncConnection) -> bool:
 
 async def _usable_after_failure(conn: AsyncConnection) -> bool:
     """Roll back after an operation failed; False (and closed) if the connection is broken."""
-    if not conn.invalidated and not conn.closed:
+    if not _broken(conn):
         try:
             await conn.rollback()
-            return True
+            if not _broken(conn):
+                return True
         except Exception:
             pass
     await _discard(conn)
     return False
 
 
-async def _discard(conn: AsyncConnection) -> None:
-    """Close a connection that failed or is no longer needed (it may already be broken)."""
+async def _discard(conn: AsyncConnection, *, broken: bool = True) -> None:
+    """Close a connection that failed (invalidated first, so that the engine's pool does not hand
+    it out again), or one no longer needed at close."""
     try:
+        if broken:
+            await conn.invalidate()
         await conn.close()
     except Exception:
         log.debug("closing a store connection failed", exc_info=True)
