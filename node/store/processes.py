@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection, Row
 
 from colonies import models
 from colonies.models import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING
-from colonies.node.store.prepared import Prepared
+from colonies.node.store.prepared import MANY_SLICE, Prepared
 from colonies.node.store.sqlfuncs import text_contains, upsert
 from colonies.node.store.schema import attributes, claim_conditioned, claim_open, claim_targeted, ended, functions, processes
 from colonies.timefmt import format_ns
@@ -178,10 +178,16 @@ def insert_processes(conn: Connection, rows: list[dict[str, Any]], attrs: list[d
     by_target: dict[str, list[models.Attribute]] = {}
     for a in attrs:
         by_target.setdefault(a["targetid"], []).append(attribute_from_row(a))
-    _insert_process.run_many(conn, [_with_lane(row) for row in rows])
+    records: list[ProcessRecord] = []
+    # slice by slice, so on PostgreSQL (where this runs on the loop) each insert's wait lets
+    # requests through between building one slice's records and the next slice's parameters
+    for start in range(0, len(rows), MANY_SLICE):
+        piece = rows[start : start + MANY_SLICE]
+        _insert_process.run_many(conn, [_with_lane(row) for row in piece])
+        records.extend(record_from_row(row, by_target.get(row["processid"], ())) for row in piece)
     if attrs:
         _insert_attribute.run_many(conn, attrs)
-    return [record_from_row(row, by_target.get(row["processid"], ())) for row in rows]
+    return records
 
 
 def insert_process(conn: Connection, row: dict[str, Any], attrs: Iterable[dict[str, Any]] = ()) -> ProcessRecord:
