@@ -17,6 +17,7 @@ from colonies import dev as dev_ids
 from colonies.node.config import NodeConfig
 
 from . import output
+from .colony import app as colony_app
 from .federation import app as federation_app
 from .fs import app as fs_app
 from .node import app as node_app
@@ -39,6 +40,7 @@ app.add_typer(federation_app, name="federation")
 app.add_typer(fs_app, name="fs")
 app.add_typer(node_app, name="node")
 app.add_typer(process_app, name="process")
+app.add_typer(colony_app, name="colony")
 
 PortOption = Annotated[
     int | None,
