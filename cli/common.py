@@ -54,8 +54,7 @@ UrlOption = Annotated[
     typer.Option(
         "--url",
         envvar="COLONIES_NODE_URL",
-        help="The node's API URL (default: COLONIES_SERVER_HOST and COLONIES_SERVER_PORT, "
-        "https when COLONIES_TLS or COLONIES_SERVER_TLS is true, else http://127.0.0.1:50080).",
+        help="The node's API URL (default: from COLONIES_SERVER_HOST, _PORT and _TLS or COLONIES_TLS).",
     ),
 ]
 PrvKeyOption = Annotated[

@@ -18,6 +18,8 @@ from colonies.node.config import NodeConfig
 
 from . import output
 from .colony import app as colony_app
+from .executor import app as executor_app
+from .user import app as user_app
 from .federation import app as federation_app
 from .fs import app as fs_app
 from .node import app as node_app
@@ -41,6 +43,8 @@ app.add_typer(fs_app, name="fs")
 app.add_typer(node_app, name="node")
 app.add_typer(process_app, name="process")
 app.add_typer(colony_app, name="colony")
+app.add_typer(user_app, name="user")
+app.add_typer(executor_app, name="executor")
 
 PortOption = Annotated[
     int | None,
