@@ -22,6 +22,7 @@ from .executor import app as executor_app
 from .user import app as user_app
 from .federation import app as federation_app
 from .fs import app as fs_app
+from .function import app as function_app
 from .node import app as node_app
 from .process import app as process_app
 from .node_config import ConfigError, build_dev_config, build_server_config, ensure_data_dir, is_loopback
@@ -45,6 +46,7 @@ app.add_typer(process_app, name="process")
 app.add_typer(colony_app, name="colony")
 app.add_typer(user_app, name="user")
 app.add_typer(executor_app, name="executor")
+app.add_typer(function_app, name="function")
 
 PortOption = Annotated[
     int | None,

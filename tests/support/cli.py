@@ -2,15 +2,23 @@
 environment set the way `colonies dev`'s exports set it (pointed at the test node and colony)."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from click.testing import Result
 from typer.testing import CliRunner
 
 from colonies import dev
+
+if TYPE_CHECKING:
+    from colonies.executor import Executor
 
 
 def dev_exports(url: str, colony: object | None = None, prvkey: str = "") -> dict[str, str]:
@@ -67,3 +75,47 @@ def shape(value: object) -> object:
     if isinstance(value, list):
         return [shape(item) for item in value[:1]]
     return type(value).__name__
+
+
+@contextlib.contextmanager
+def running_executor(url: str, colony: object, executortype: str, functions: dict[str, Callable[..., Any]]) -> Iterator[Executor]:
+    """A real executor (our SDK's base) registered with the colony owner's key, serving
+    `functions` from its own thread until the block ends."""
+    from colonies import crypto
+    from colonies.executor import Executor
+
+    executor = Executor(
+        url, colony.name, crypto.generate_private_key(), f"cli-test-{executortype}", executortype,  # type: ignore[attr-defined]
+        colony_prvkey=colony.owner_prvkey,  # type: ignore[attr-defined]
+    )
+    for name, fn in functions.items():
+        executor.register_function(name, fn)
+    registered = threading.Event()
+    failure: list[BaseException] = []
+
+    async def serve() -> None:
+        try:
+            await executor.register()
+        except BaseException as err:
+            failure.append(err)
+            raise
+        finally:
+            registered.set()
+        try:
+            await executor.run(assign_timeout=1)
+        finally:
+            await executor.client.aclose()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    registered.wait(30)
+    if failure:
+        raise failure[0]
+    try:
+        yield executor
+    finally:
+        for _ in range(150):  # stop() is a no-op until run() has started
+            executor.stop(abandon_polls=True)
+            thread.join(0.2)
+            if not thread.is_alive():
+                break
