@@ -9,7 +9,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -267,3 +267,74 @@ def nothing(message: str) -> None:
 def jsonish(value: Any) -> str:
     """A value (args, output, kwargs) compactly in a cell."""
     return json.dumps(value, separators=(",", ":")) if value not in (None, [], {}) else ""
+
+
+def print_listing(items: list[Any], as_json: bool, wide: bool, render: Callable[[list[Any], bool], RenderableType], empty: str) -> None:
+    """A list command's output: the wire objects with --json, else `render`'s table (or `empty`)."""
+    if as_json:
+        print_json(items)
+    elif not items:
+        nothing(empty)
+    else:
+        show(render(items, wide), wide=wide)
+
+
+# --- command shapes several groups share -------------------------------------------------------
+# The commands are built at import; their annotations are set as objects because this module's
+# own annotations are strings (`from __future__ import annotations`) that typer would resolve here.
+
+REMOVABLE = {"all": -1, "waiting": 0, "successful": 2, "failed": 3, "cancelled": 4}
+StateOption = Annotated[
+    str, typer.Option("--state", help="Which: all, waiting, successful, failed or cancelled (running ones stay).")
+]
+
+
+def _command(app: typer.Typer, name: str, help: str, body: Callable[..., None], annotations: dict[str, Any]) -> None:
+    body.__annotations__ = annotations | {"return": None}
+    body.__doc__ = help
+    app.command(name)(body)
+
+
+def id_command(app: typer.Typer, name: str, argument: Any, method: str, done: str, help: str) -> None:
+    """`NAME ID`: the client's `method` on ID with a member's key, then `done` ("… {id} removed")."""
+
+    def command(target: str, url: str = "", prvkey: str = "") -> None:
+        with connect(url, member_key(prvkey)) as client:
+            getattr(client, method)(target)
+        output.print_plain([done.format(id=target)])
+
+    _command(app, name, help, command, {"target": argument, "url": UrlOption, "prvkey": PrvKeyOption})
+
+
+def removeall_command(app: typer.Typer, method: str, what: str, help: str) -> None:
+    """`removeall [--state S]` with the colony owner's key: the client's `method`(colony, state)."""
+
+    def command(state: str = "all", colony: str = "", url: str = "", colony_prvkey: str = "") -> None:
+        if state not in REMOVABLE:
+            fail(f"--state must be one of {', '.join(REMOVABLE)} (got {state})")
+        colonyname = colony_name(colony)
+        with connect(url, colony_key(colony_prvkey)) as client:
+            getattr(client, method)(colonyname, REMOVABLE[state])
+        which = "" if state == "all" else f"{state} "
+        output.print_plain([f"removed the {which}{what} of colony {colonyname}"])
+
+    annotations = {"state": StateOption, "colony": ColonyOption, "url": UrlOption, "colony_prvkey": ColonyKeyOption}
+    _command(app, "removeall", help, command, annotations)
+
+
+def chid_command(app: typer.Typer, flag: str, method: str, who: str) -> None:
+    """`chid --<flag> NEW`: move the calling user or executor to a new key, signed with the current one."""
+
+    def command(new_id: str, colony: str = "", url: str = "", prvkey: str = "") -> None:
+        colonyname = colony_name(colony)
+        with connect(url, member_key(prvkey)) as client:
+            getattr(client, method)(colonyname, new_id)
+        output.print_plain([f"{who} id changed to {new_id}"])
+
+    annotations = {
+        "new_id": Annotated[str, typer.Option(flag, help=f"The {who}'s new id (64 hex characters).")],
+        "colony": ColonyOption,
+        "url": UrlOption,
+        "prvkey": Annotated[str, typer.Option("--prvkey", envvar="COLONIES_PRVKEY", help=f"The {who}'s current private key.")],
+    }
+    _command(app, "chid", f"Move the calling {who} to a new key (signed with the current one).", command, annotations)

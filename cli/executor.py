@@ -155,15 +155,4 @@ _owner_command("reject", "rejected")
 _owner_command("remove", "removed")
 
 
-@app.command()
-def chid(
-    executorid: Annotated[str, typer.Option("--executorid", help="The executor's new id (64 hex characters).")],
-    colony: ColonyOption = "",
-    url: UrlOption = "",
-    prvkey: Annotated[str, typer.Option("--prvkey", envvar="COLONIES_PRVKEY", help="The executor's current private key.")] = "",
-) -> None:
-    """Move the calling executor to a new key (signed with the current one)."""
-    colonyname = common.colony_name(colony)
-    with common.connect(url, common.member_key(prvkey)) as client:
-        client.change_executor_id(colonyname, executorid)
-    common.done(f"executor id changed to {executorid}")
+common.chid_command(app, "--executorid", "change_executor_id", "executor")

@@ -75,12 +75,7 @@ def list_functions(
     colonyname = common.colony_name(colony)
     with common.connect(url, common.member_key(prvkey)) as client:
         functions = client.list_functions(colonyname, executorname)
-    if as_json:
-        common.print_json(functions)
-    elif not functions:
-        common.nothing("no functions")
-    else:
-        common.show(function_listing(functions, wide), wide=wide)
+    common.print_listing(functions, as_json, wide, function_listing, "no functions")
 
 
 @app.command()

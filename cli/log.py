@@ -30,15 +30,6 @@ def log_listing(logs: list[Log], wide: bool) -> Any:
     return listing
 
 
-def _print(logs: list[Log], as_json: bool, wide: bool) -> None:
-    if as_json:
-        common.print_json(logs)
-    elif not logs:
-        common.nothing("no log lines")
-    else:
-        common.show(log_listing(logs, wide), wide=wide)
-
-
 @app.command()
 def add(
     processid: ProcessIdArgument,
@@ -70,7 +61,7 @@ def get(
     colonyname = common.colony_name(colony)
     with common.connect(url, common.member_key(prvkey)) as client:
         logs = client.get_logs(colonyname, processid, executorname, count=count, latest=latest)
-    _print(logs, as_json, wide)
+    common.print_listing(logs, as_json, wide, log_listing, "no log lines")
 
 
 @app.command()
@@ -88,7 +79,7 @@ def search(
     colonyname = common.colony_name(colony)
     with common.connect(url, common.member_key(prvkey)) as client:
         logs = client.search_logs(colonyname, text, days, count)
-    _print(logs, as_json, wide)
+    common.print_listing(logs, as_json, wide, log_listing, "no log lines")
 
 
 def new_lines(client: Any, colonyname: str, processid: str, since: int) -> Iterator[Log]:

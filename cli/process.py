@@ -27,7 +27,6 @@ LISTINGS = {
     "psf": (FAILED, "ended", "Failed processes of the colony."),
     "psc": (CANCELLED, "ended", "Cancelled processes of the colony."),
 }
-REMOVABLE = {"all": -1, "waiting": WAITING, "successful": SUCCESS, "failed": FAILED, "cancelled": CANCELLED}
 
 
 def state_name(state: int) -> str:
@@ -96,12 +95,8 @@ def _listing_command(name: str, state: int, which: str, help: str) -> None:
         colonyname = common.colony_name(colony)
         with common.connect(url, common.member_key(prvkey)) as client:
             processes = client.list_processes(colonyname, state, count, executortype, label, initiator)
-        if as_json:
-            common.print_json(processes)
-        elif not processes:
-            common.nothing(f"no {state_name(state)} processes")
-        else:
-            common.show(process_listing(processes, which, wide), wide=wide)
+        render = lambda items, wide: process_listing(items, which, wide)  # noqa: E731
+        common.print_listing(processes, as_json, wide, render, f"no {state_name(state)} processes")
 
     command.__doc__ = help
     app.command(name)(command)
@@ -150,34 +145,11 @@ def _runs_at(client: Any, assignee: str, colonyname: str, processid: str = "") -
     return f"{peer['state']} at node {peer['nodeid']} ({peer['apiurl']}{unreachable})"
 
 
-def _member_action(name: str, method: str, done: str, help: str) -> None:
-    def command(processid: ProcessIdArgument, url: UrlOption = "", prvkey: PrvKeyOption = "") -> None:
-        with common.connect(url, common.member_key(prvkey)) as client:
-            getattr(client, method)(processid)
-        common.done(f"process {processid} {done}")
-
-    command.__doc__ = help
-    app.command(name)(command)
-
-
-_member_action("remove", "remove_process", "removed", "Remove a process that is not running and not part of a workflow.")
-_member_action("cancel", "cancel", "cancelled", "Cancel a waiting or running process (not one in a workflow).")
-
-
-@app.command()
-def removeall(
-    state: Annotated[str, typer.Option("--state", help="Which: all, waiting, successful, failed or cancelled (running ones stay).")] = "all",
-    colony: ColonyOption = "",
-    url: UrlOption = "",
-    colony_prvkey: ColonyKeyOption = "",
-) -> None:
-    """Remove the colony's processes that are not in a workflow (colony owner)."""
-    if state not in REMOVABLE:
-        common.fail(f"--state must be one of {', '.join(REMOVABLE)} (got {state})")
-    colonyname = common.colony_name(colony)
-    with common.connect(url, common.colony_key(colony_prvkey)) as client:
-        client.remove_all_processes(colonyname, REMOVABLE[state])
-    common.done(f"removed the {state} processes of colony {colonyname}" if state != "all" else f"removed the processes of colony {colonyname}")
+common.id_command(app, "remove", ProcessIdArgument, "remove_process", "process {id} removed",
+                  "Remove a process that is not running and not part of a workflow.")
+common.id_command(app, "cancel", ProcessIdArgument, "cancel", "process {id} cancelled",
+                  "Cancel a waiting or running process (not one in a workflow).")
+common.removeall_command(app, "remove_all_processes", "processes", "Remove the colony's processes that are not in a workflow (colony owner).")
 
 
 def _assignments(name: str, method: str, done: str, help: str) -> None:

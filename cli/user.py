@@ -79,15 +79,4 @@ def remove(name: NameOption, colony: ColonyOption = "", url: UrlOption = "", col
     common.done(f"user {name} removed from colony {colonyname}")
 
 
-@app.command()
-def chid(
-    userid: Annotated[str, typer.Option("--userid", help="The user's new id (64 hex characters).")],
-    colony: ColonyOption = "",
-    url: UrlOption = "",
-    prvkey: Annotated[str, typer.Option("--prvkey", envvar="COLONIES_PRVKEY", help="The user's current private key.")] = "",
-) -> None:
-    """Move the calling user to a new key (signed with the current one)."""
-    colonyname = common.colony_name(colony)
-    with common.connect(url, common.member_key(prvkey)) as client:
-        client.change_user_id(colonyname, userid)
-    common.done(f"user id changed to {userid}")
+common.chid_command(app, "--userid", "change_user_id", "user")

@@ -12,8 +12,8 @@ import typer
 from colonies.models import FunctionSpec, ProcessGraph, WorkflowSpec
 
 from . import common
-from .common import ColonyKeyOption, ColonyOption, JsonOption, PrvKeyOption, UrlOption, WideOption
-from .process import LISTINGS, REMOVABLE, state_name
+from .common import ColonyOption, JsonOption, PrvKeyOption, UrlOption, WideOption
+from .process import LISTINGS, state_name
 
 app = common.group("Workflows: submit a workflow file, list by state, show, cancel, remove.")
 
@@ -77,12 +77,8 @@ def _listing_command(name: str, state: int, which: str) -> None:
         colonyname = common.colony_name(colony)
         with common.connect(url, common.member_key(prvkey)) as client:
             graphs = client.list_processgraphs(colonyname, state, count)
-        if as_json:
-            common.print_json(graphs)
-        elif not graphs:
-            common.nothing(f"no {state_name(state)} workflows")
-        else:
-            common.show(workflow_listing(graphs, which, wide), wide=wide)
+        render = lambda items, wide: workflow_listing(items, which, wide)  # noqa: E731
+        common.print_listing(graphs, as_json, wide, render, f"no {state_name(state)} workflows")
 
     command.__doc__ = f"The colony's {state_name(state)} workflows."
     app.command(name)(command)
@@ -126,31 +122,8 @@ def get(
     common.show(summary, listing, *([f"and {more} more processes"] if more > 0 else []), wide=wide)
 
 
-def _member_action(name: str, method: str, done: str, help: str) -> None:
-    def command(processgraphid: WorkflowIdArgument, url: UrlOption = "", prvkey: PrvKeyOption = "") -> None:
-        with common.connect(url, common.member_key(prvkey)) as client:
-            getattr(client, method)(processgraphid)
-        common.done(f"workflow {processgraphid} {done}")
-
-    command.__doc__ = help
-    app.command(name)(command)
-
-
-_member_action("cancel", "cancel_processgraph", "cancelled", "Cancel a workflow: its waiting and running processes are cancelled.")
-_member_action("remove", "remove_processgraph", "removed", "Remove a workflow that is not running, with its processes.")
-
-
-@app.command()
-def removeall(
-    state: Annotated[str, typer.Option("--state", help="Which: all, waiting, successful, failed or cancelled (running ones stay).")] = "all",
-    colony: ColonyOption = "",
-    url: UrlOption = "",
-    colony_prvkey: ColonyKeyOption = "",
-) -> None:
-    """Remove the colony's workflows (colony owner)."""
-    if state not in REMOVABLE:
-        common.fail(f"--state must be one of {', '.join(REMOVABLE)} (got {state})")
-    colonyname = common.colony_name(colony)
-    with common.connect(url, common.colony_key(colony_prvkey)) as client:
-        client.remove_all_processgraphs(colonyname, REMOVABLE[state])
-    common.done(f"removed the {state} workflows of colony {colonyname}" if state != "all" else f"removed the workflows of colony {colonyname}")
+common.id_command(app, "cancel", WorkflowIdArgument, "cancel_processgraph", "workflow {id} cancelled",
+                  "Cancel a workflow: its waiting and running processes are cancelled.")
+common.id_command(app, "remove", WorkflowIdArgument, "remove_processgraph", "workflow {id} removed",
+                  "Remove a workflow that is not running, with its processes.")
+common.removeall_command(app, "remove_all_processgraphs", "workflows", "Remove the colony's workflows (colony owner).")
