@@ -17,10 +17,17 @@ from colonies import dev as dev_ids
 from colonies.node.config import NodeConfig
 
 from . import output
+from .attribute import app as attribute_app
+from .colony import app as colony_app
+from .executor import app as executor_app
+from .user import app as user_app
 from .federation import app as federation_app
 from .fs import app as fs_app
+from .function import app as function_app
+from .log import app as log_app
 from .node import app as node_app
 from .process import app as process_app
+from .workflow import app as workflow_app
 from .node_config import ConfigError, build_dev_config, build_server_config, ensure_data_dir, is_loopback
 from .serve import ServedNode, run, serve
 from .version import build_info
@@ -39,6 +46,13 @@ app.add_typer(federation_app, name="federation")
 app.add_typer(fs_app, name="fs")
 app.add_typer(node_app, name="node")
 app.add_typer(process_app, name="process")
+app.add_typer(colony_app, name="colony")
+app.add_typer(user_app, name="user")
+app.add_typer(executor_app, name="executor")
+app.add_typer(function_app, name="function")
+app.add_typer(workflow_app, name="workflow")
+app.add_typer(attribute_app, name="attribute")
+app.add_typer(log_app, name="log")
 
 PortOption = Annotated[
     int | None,
