@@ -15,6 +15,7 @@ import re
 import secrets
 import signal
 import socket
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,8 @@ def _plan(kind: str, executortype: str, name: str, allow: list[str], modules: li
 
     if allow:
         _fail("--allow is for --kind shell")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # --module finds modules in the current directory, as `python -m` does
     try:
         loaded = load_functions(modules, functions, allow_code=allow_code)
     except LoadError as err:
