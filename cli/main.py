@@ -173,7 +173,7 @@ def dev(
                 f"data in {config.data_dir} ({kept}); Ctrl-C stops it"
             )
 
-        _run_node(config, announce, None if no_executor else dev_executor.dev_shell)
+        _run_node(config, announce, companion=None if no_executor else dev_executor.dev_shell)
 
 
 @server_app.command("start")
