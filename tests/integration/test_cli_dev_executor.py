@@ -3,13 +3,9 @@ snippet (taken from README.md as written) completes and prints its output; `--no
 Both run in a shell where an earlier dev node's exports were pasted."""
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,20 +13,9 @@ import pytest
 
 from colonies import dev
 from colonies.client import Client
+from tests.support.devnode import DevNode
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def pasted_shell() -> dict[str, str]:
-    """The environment of a shell with the exports of some other dev node pasted into it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COLONIES_")}
-    return env | dev.client_env("127.0.0.1", 50080)
 
 
 def readme_snippet() -> str:
@@ -38,40 +23,6 @@ def readme_snippet() -> str:
     match = re.search(r"```python\n(.*?)```", using, re.S)
     assert match, "README's 'Using it' has no python snippet"
     return match.group(1)
-
-
-class DevNode:
-    def __init__(self, tmp_path: Path, *flags: str) -> None:
-        command = [sys.executable, "-m", "colonies.cli", "dev", "--port", str(free_port()), "--data-dir", str(tmp_path / "dev"), *flags]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=pasted_shell(), text=True)
-        self.exports: dict[str, str] = {}
-        self.ready = ""
-        deadline = time.monotonic() + 60
-        assert self.process.stdout is not None
-        while not self.ready:
-            line = self.process.stdout.readline()
-            assert line and time.monotonic() < deadline, "colonies dev did not get ready"
-            if line.startswith("export "):
-                name, value = line.removeprefix("export ").strip().split("=", 1)
-                self.exports[name] = value
-            elif line.startswith("ready"):
-                self.ready = line
-
-    def env(self) -> dict[str, str]:
-        return {k: v for k, v in os.environ.items() if not k.startswith("COLONIES_")} | self.exports
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.exports['COLONIES_SERVER_PORT']}"
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                return self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        return self.process.wait(10)
 
 
 @pytest.fixture
