@@ -16,7 +16,7 @@ $COLONIES dev --port "$PORT_A" --data-dir "$DIR/a" --no-executor --peers "http:/
 SITE_A=$!
 $COLONIES dev --port "$PORT_B" --data-dir "$DIR/b" --peers "http://127.0.0.1:$PORT_A" >"$DIR/b.log" 2>&1 &
 SITE_B=$!
-trap 'kill -INT $SITE_A $SITE_B 2>/dev/null; wait; rm -rf "$DIR"' EXIT
+trap 'kill -TERM $SITE_A $SITE_B 2>/dev/null; wait; rm -rf "$DIR"' EXIT
 
 for log in "$DIR/a.log" "$DIR/b.log"; do
     tries=0

@@ -9,7 +9,8 @@ functions that exist only as sent code. Without `allow_code`, a process carrying
 unrun, even when a module defines its function.
 
 Sync functions run in daemon threads (a function that never returns cannot keep the executor
-from stopping; its process is handed back); `current_process()` works in both kinds.
+from stopping; its process is handed back); `current_process()` works in both kinds, and
+`local_dir("/out/{processid}")` says where one of the spec's `fs` dirs is on this executor.
 """
 from __future__ import annotations
 
@@ -22,11 +23,25 @@ import importlib
 import inspect
 import threading
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from colonies.executor import Executor, ProcessFailed, current_process
 
 CODE_ENV = "code"
+
+_mount_root: contextvars.ContextVar[Path | None] = contextvars.ContextVar("colonies_mount_root", default=None)
+
+
+def local_dir(dir: str) -> Path:
+    """The local directory of the running process's `fs` dir `dir` (its `{processid}` filled in),
+    inside the executor's mount root; raises LookupError when the executor has no mounts."""
+    from colonies.cfs.mounts import _place
+
+    root = _mount_root.get()
+    if root is None:
+        raise LookupError("this executor has no CFS mounts (configure storage for it)")
+    return _place(root, dir, current_process().processid)
 
 
 class LoadError(ValueError):
@@ -76,11 +91,12 @@ def load_functions(modules: list[str], names: list[str] | None = None, *, allow_
 
 def register_functions(executor: Executor, functions: dict[str, Callable[..., Any] | None], *, allow_code: bool) -> None:
     for name, fn in functions.items():
-        executor.register_function(name, _entry(name, fn, allow_code))
+        executor.register_function(name, _entry(executor, name, fn, allow_code))
 
 
-def _entry(name: str, fn: Callable[..., Any] | None, allow_code: bool) -> Callable[..., Awaitable[Any]]:
+def _entry(executor: Executor, name: str, fn: Callable[..., Any] | None, allow_code: bool) -> Callable[..., Awaitable[Any]]:
     async def run(*args: Any, **kwargs: Any) -> Any:
+        _mount_root.set(executor.mounts.root if executor.mounts is not None else None)
         code = (current_process().spec.env or {}).get(CODE_ENV)
         if code:
             if not allow_code:

@@ -3,11 +3,18 @@ failures, and code sent inside a process run only when allowed and only under re
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
+import msgspec
 import pytest
 
+from colonies import models
+from colonies.cfs.remote import NodeRemote, StorageStore
+from colonies.cfs.storage import S3Storage
+from colonies.cfs.sync import SyncEngine
+
 from colonies.builtin.python import LoadError, load_functions, register_functions
-from colonies.client import AsyncClient
+from colonies.client import AsyncClient, func_spec
 from colonies.models import FAILED, SUCCESS
 from tests.support.builtin import builtin_executor, run_process
 
@@ -28,7 +35,7 @@ def multiply(a, b):  # sent as code by pycolonies' func_spec (module level: it s
 
 
 def test_a_module_gives_its_public_functions_only():
-    assert sorted(load_functions([MODULE])) == ["add", "boom", "greet", "slow_echo"]
+    assert sorted(load_functions([MODULE])) == ["add", "boom", "greet", "shout_files", "slow_echo"]
     assert sorted(load_functions([MODULE], ["add"])) == ["add"]
 
 
@@ -93,3 +100,26 @@ async def test_pycolonies_code_specs_run_when_allowed(colony):
         submitted = client.submit_func_spec(func_spec(multiply, [4, 5], colony.name, executor.executortype), user.prvkey)
         done = await sdk.wait(submitted.processid, timeout=30)
         assert (done.state, done.output) == (SUCCESS, [20])
+
+
+async def test_module_functions_read_and_write_the_specs_fs_mounts(colony, s3_server, tmp_path: Path):
+    user = colony.add_user()
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    (inputs / "a.txt").write_text("quiet")
+    async with AsyncClient(colony.url, user.prvkey) as sdk, S3Storage(s3_server) as storage:
+        store = StorageStore(storage)
+        engine = SyncEngine(NodeRemote(sdk, colony.name), store)
+        await engine.sync(inputs, "/in", keeplocal=True)
+        snapshot = await sdk.create_snapshot(colony.name, "/in", "in-v1")
+        fs = models.Filesystem(
+            snapshots=[models.SnapshotMount(snapshotid=snapshot.snapshotid, label="/in", dir="/in/{processid}")],
+            dirs=[models.SyncDirMount(label="/out/{processid}", dir="/out/{processid}", onconflicts=models.OnConflicts(onclose=models.ConflictPolicy(keeplocal=True)))],
+        )
+        registered = python([MODULE], ["shout_files"])
+        async with builtin_executor(colony, registered, store=store, fs_dir=tmp_path / "fs") as executor:
+            process = await sdk.submit(msgspec.structs.replace(func_spec("shout_files", colony.name, executor.executortype), fs=fs))
+            done = await sdk.wait(process, timeout=30)
+        assert (done.state, done.output) == (SUCCESS, [1])
+        await engine.sync(tmp_path / "out", f"/out/{done.processid}", keeplocal=False, direction="download")
+        assert (tmp_path / "out" / "a.txt").read_text() == "QUIET"

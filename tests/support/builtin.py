@@ -15,13 +15,15 @@ from colonies.models import Process
 
 @contextlib.asynccontextmanager
 async def builtin_executor(
-    colony: Any, register: Callable[[Executor], None], *, executortype: str = "", **settings: Any
+    colony: Any, register: Callable[[Executor], None], *, executortype: str = "", store: Any = None,
+    fs_dir: Any = None, **settings: Any
 ) -> AsyncIterator[Executor]:
-    """An executor registered with the colony key (as `colonies executor start` does), serving."""
+    """An executor registered with the colony key (as `colonies executor start` does), serving;
+    with `store` (a CFS StorageStore) it mounts a spec's `fs` under `fs_dir`."""
     executortype = executortype or f"builtin-{secrets.token_hex(3)}"
     executor = Executor(
         colony.url, colony.name, crypto.generate_private_key(), f"{executortype}-worker", executortype,
-        colony_prvkey=colony.owner_prvkey,
+        colony_prvkey=colony.owner_prvkey, store=store, fs_dir=fs_dir,
     )
     register(executor)
     try:

@@ -25,3 +25,15 @@ def boom(why: str) -> None:
 
 def _hidden() -> str:
     return "never registered"
+
+
+def shout_files() -> int:
+    """Upper-cases the files of the spec's fs dir /in/{processid} into /out/{processid}."""
+    from colonies.builtin.python import local_dir
+
+    source, target = local_dir("/in/{processid}"), local_dir("/out/{processid}")
+    target.mkdir(parents=True, exist_ok=True)
+    names = sorted(p.name for p in source.iterdir() if not p.name.startswith("."))
+    for name in names:
+        (target / name).write_text((source / name).read_text().upper())
+    return len(names)
