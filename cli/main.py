@@ -16,10 +16,11 @@ import typer
 from colonies import dev as dev_ids
 from colonies.node.config import NodeConfig
 
-from . import output
+from . import dev_executor, output
 from .attribute import app as attribute_app
 from .colony import app as colony_app
 from .executor import app as executor_app
+from .executor_start import start as executor_start
 from .user import app as user_app
 from .federation import app as federation_app
 from .fs import app as fs_app
@@ -29,7 +30,7 @@ from .node import app as node_app
 from .process import app as process_app
 from .workflow import app as workflow_app
 from .node_config import ConfigError, build_dev_config, build_server_config, ensure_data_dir, is_loopback
-from .serve import ServedNode, run, serve
+from .serve import Companion, ServedNode, run, serve
 from .version import build_info
 
 # Locals stay hidden in tracebacks: they may hold private keys from the config.
@@ -48,6 +49,7 @@ app.add_typer(node_app, name="node")
 app.add_typer(process_app, name="process")
 app.add_typer(colony_app, name="colony")
 app.add_typer(user_app, name="user")
+executor_app.command("start")(executor_start)
 app.add_typer(executor_app, name="executor")
 app.add_typer(function_app, name="function")
 app.add_typer(workflow_app, name="workflow")
@@ -84,10 +86,10 @@ def _check_dev_peers(peers: str) -> None:
             )
 
 
-def _run_node(config: NodeConfig, on_ready: Callable[[ServedNode], None]) -> None:
+def _run_node(config: NodeConfig, on_ready: Callable[[ServedNode], None], companion: Companion | None = None) -> None:
     try:
         ensure_data_dir(config)
-        run(serve(config, on_ready))
+        run(serve(config, on_ready, companion=companion))
     except KeyboardInterrupt:
         pass
     except OSError as err:  # typically: address already in use
@@ -134,11 +136,16 @@ def dev(
     ipfs: Annotated[
         bool, typer.Option("--ipfs", help="Run an embedded IPFS node (Kubo, loopback only) for CFS; prints COLONIES_IPFS_API.")
     ] = False,
+    no_executor: Annotated[
+        bool, typer.Option("--no-executor", help="Do not run the dev shell executor (type cli) next to the node.")
+    ] = False,
 ) -> None:
     """Run a dev node on loopback with the well-known dev colony, user and executor.
 
-    The port comes from --port, else COLONIES_SERVER_PORT, else 50080. With --dht-port (and
-    --bootstrap) or --peers the node joins the dev federation and forwards work it cannot run.
+    Next to it runs a shell executor of type `cli` (`dev-shell`) allowing a few harmless commands
+    (echo, date, uname, ...), unless --no-executor. The port comes from --port, else
+    COLONIES_SERVER_PORT, else 50080. With --dht-port (and --bootstrap) or --peers the node joins
+    the dev federation and forwards work it cannot run.
     """
     _check_dev_peers(peers)
     try:
@@ -169,12 +176,16 @@ def dev(
             if core is not None and core.ipfs is not None and core.ipfs.embedded is not None:
                 env["COLONIES_IPFS_API"] = core.ipfs.embedded.api_multiaddr
             output.print_plain(["# colonies dev: paste these lines into a shell to use this node"] + output.export_lines(env))
+            runs = (
+                "no executor runs here (--no-executor)" if no_executor else
+                f"executor {dev_ids.SHELL_EXECUTOR_NAME} (type {dev_ids.EXECUTOR_TYPE}) runs {', '.join(dev_executor.commands())}"
+            )
             output.ready(
-                f"dev node at {node.url}, colony {dev_ids.COLONY_NAME}, "
+                f"dev node at {node.url}, colony {dev_ids.COLONY_NAME}, {runs}, "
                 f"data in {config.data_dir} ({kept}); Ctrl-C stops it"
             )
 
-        _run_node(config, announce)
+        _run_node(config, announce, companion=None if no_executor else dev_executor.dev_shell)
 
 
 @server_app.command("start")

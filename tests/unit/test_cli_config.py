@@ -306,7 +306,7 @@ def _fake_factory(made: list[FakeNode]) -> serve_mod.NodeFactory:
 def test_cli_dev_prints_exports_and_removes_temp_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[FakeNode] = []
     monkeypatch.setattr(serve_mod, "_default_factory", _fake_factory(made))
-    result = runner.invoke(app, ["dev", "--port", "0"])
+    result = runner.invoke(app, ["dev", "--port", "0", "--no-executor"])  # a fake node: nothing to run against
     assert result.exit_code == 0, result.output
     config = made[0].config
     assert config.dev and config.port == 0 and config.server_id == dev.SERVER_ID
@@ -320,7 +320,7 @@ def test_cli_dev_keeps_given_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path:
     made: list[FakeNode] = []
     monkeypatch.setattr(serve_mod, "_default_factory", _fake_factory(made))
     data_dir = tmp_path / "new" / "data"
-    result = runner.invoke(app, ["dev", "--data-dir", str(data_dir)], env={"COLONIES_SERVER_PORT": "50999"})
+    result = runner.invoke(app, ["dev", "--no-executor", "--data-dir", str(data_dir)], env={"COLONIES_SERVER_PORT": "50999"})
     assert result.exit_code == 0, result.output
     assert made[0].config.port == 50999
     assert made[0].config.data_dir == str(data_dir) and data_dir.is_dir()
