@@ -5,32 +5,31 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import tempfile
 import urllib.parse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
 from colonies import dev as dev_ids
-from colonies.node.config import NodeConfig
-
 from . import output
 from .federation import app as federation_app
 from .fs import app as fs_app
 from .node import app as node_app
 from .process import app as process_app
-from .node_config import ConfigError, build_dev_config, build_server_config, ensure_data_dir, is_loopback
-from .serve import ServedNode, run, serve
+from .node_config import ConfigError, build_dev_config, describe_start, dev_port_and_source, is_loopback, server_config_and_sources
+from .serve import ServedNode, run_node
 from .version import build_info
 
 # Locals stay hidden in tracebacks: they may hold private keys from the config.
+# context_settings on the root reach every sub-command: `-h` works everywhere.
 app = typer.Typer(
     name="colonies",
     help="ColonyOS Colonies in Python: run a node, manage colonies, processes and files.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_show_locals=False,
 )
 server_app = typer.Typer(help="Run a production Colonies server (node).", no_args_is_help=True)
@@ -68,20 +67,6 @@ def _check_dev_peers(peers: str) -> None:
                 f"colonies dev joins loopback peers only (got --peers {url}): "
                 "use http(s)://127.x.x.x, [::1] or localhost URLs; the dev authority key is public"
             )
-
-
-def _run_node(config: NodeConfig, on_ready: Callable[[ServedNode], None]) -> None:
-    try:
-        ensure_data_dir(config)
-        run(serve(config, on_ready))
-    except KeyboardInterrupt:
-        pass
-    except OSError as err:  # typically: address already in use
-        _fail(f"cannot run the node on {config.host}:{config.port}: {err}")
-    except ValueError as err:  # a configuration the node refuses at start (e.g. cfs storage)
-        _fail(f"cannot run the node: {err}")
-    except RuntimeError as err:  # e.g. colonies.node.ipfs.IpfsStartError
-        _fail(f"cannot run the node: {err}")
 
 
 @app.callback()
@@ -128,6 +113,7 @@ def dev(
     """
     _check_dev_peers(peers)
     try:
+        port_source = dev_port_and_source(port, os.environ)[1]
         config = build_dev_config(
             data_dir=str(data_dir) if data_dir else "",
             host=host,
@@ -154,13 +140,14 @@ def dev(
             core = getattr(node, "core", None)
             if core is not None and core.ipfs is not None and core.ipfs.embedded is not None:
                 env["COLONIES_IPFS_API"] = core.ipfs.embedded.api_multiaddr
-            output.print_plain(["# colonies dev: paste these lines into a shell to use this node"] + output.export_lines(env))
+            where = f"# port {config.port} from {port_source}; server id {config.server_id} (the public dev identity)"
+            output.print_plain(["# colonies dev: paste these lines into a shell to use this node", where] + output.export_lines(env))
             output.ready(
                 f"dev node at {node.url}, colony {dev_ids.COLONY_NAME}, "
                 f"data in {config.data_dir} ({kept}); Ctrl-C stops it"
             )
 
-        _run_node(config, announce)
+        run_node(config, announce)
 
 
 @server_app.command("start")
@@ -172,16 +159,19 @@ def server_start(
     port: PortOption = None,
     host: Annotated[str | None, typer.Option("--host", help="Address to bind (overrides config and env).")] = None,
 ) -> None:
-    """Run a node from a TOML config; COLONIES_* env vars override it, flags override both."""
+    """Run a node: flags override the TOML config, which overrides COLONIES_* env vars, which override defaults.
+
+    It prints the server id (never a key) and port it uses, and where each came from."""
     try:
-        config = build_server_config(config_file, host=host, port=port)
+        config, sources = server_config_and_sources(config_file, host=host, port=port)
     except ConfigError as err:
         _fail(str(err))
+    output.print_plain(describe_start(config, sources))
 
     def announce(node: ServedNode) -> None:
         output.ready(f"colonies node at {node.url}, server id {config.server_id}")
 
-    _run_node(config, announce)
+    run_node(config, announce)
 
 
 @app.command()

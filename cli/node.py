@@ -289,8 +289,8 @@ def join(
     dht_port: Annotated[int | None, typer.Option("--dht-port", min=1, max=65535, help="UDP port of this node's DHT (default: from the config).")] = None,
 ) -> None:
     """Start this node from its config and join the federation through the bootstrap nodes."""
-    from .main import _run_node
     from .node_config import ConfigError, build_server_config
+    from .serve import run_node
 
     try:
         node_config = build_server_config(str(config) if config else None, host=None, port=None)
@@ -299,4 +299,4 @@ def join(
     if not node_config.federation_authority_id:
         _fail("the config names no federation (federation_authority_id)")
     node_config = dataclasses.replace(node_config, bootstrap=bootstrap, dht_port=dht_port or node_config.dht_port)
-    _run_node(node_config, lambda node: output.ready(f"node at {node.url} joining through {bootstrap}"))
+    run_node(node_config, lambda node: output.ready(f"node at {node.url} joining through {bootstrap}"))

@@ -9,11 +9,18 @@ from typing import Iterator
 import pytest
 
 from colonies import crypto, dev
+from tests.support.env import scrub
 from tests.support.nodes import RunningNode, start_node
 from tests.support.rpc import call
 from tests.support.s3 import moto_server, s3_server  # noqa: F401  (one real S3 server per session)
 from tests.support.postgres import PostgresCluster, postgres  # noqa: F401  (a throwaway PostgreSQL cluster per session)
 from tests.support.ipfs import _ipfs_module_nodes, ipfs_loop, ipfs_node, ipfs_nodes, ipfs_peer  # noqa: F401  (embedded IPFS nodes)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before anything is collected: the shell's COLONIES_* / AWS_* exports (e.g. pasted from
+    `colonies dev`) reach no test, no CliRunner and no subprocess node (tests/support/env.py)."""
+    scrub(os.environ)
 
 
 # The stores the node-backed suites run against: both by default (CI); TEST_STORES=sqlite narrows
