@@ -39,9 +39,13 @@ app.add_typer(fs_app, name="fs")
 app.add_typer(node_app, name="node")
 app.add_typer(process_app, name="process")
 
-PortOption = Annotated[
+DevPortOption = Annotated[
     int | None,
-    typer.Option("--port", "-p", min=0, max=65535, help="HTTP port (0 picks a free one)."),
+    typer.Option("--port", "-p", min=0, max=65535, help="HTTP port, 0 picks a free one (default: COLONIES_SERVER_PORT, else 50080)."),
+]
+ServerPortOption = Annotated[
+    int | None,
+    typer.Option("--port", "-p", min=0, max=65535, help="HTTP port, 0 picks a free one (overrides the config file and COLONIES_SERVER_PORT)."),
 ]
 
 
@@ -83,7 +87,7 @@ def root(
 
 @app.command()
 def dev(
-    port: PortOption = None,
+    port: DevPortOption = None,
     host: Annotated[str, typer.Option("--host", help="Loopback address to bind.")] = "127.0.0.1",
     data_dir: Annotated[
         Path | None,
@@ -156,8 +160,8 @@ def server_start(
         Path | None,
         typer.Option("--config", "-c", exists=True, dir_okay=False, help="TOML node config (see configs/)."),
     ] = None,
-    port: PortOption = None,
-    host: Annotated[str | None, typer.Option("--host", help="Address to bind (overrides config and env).")] = None,
+    port: ServerPortOption = None,
+    host: Annotated[str | None, typer.Option("--host", help="Address to bind (overrides the config file and env).")] = None,
 ) -> None:
     """Run a node: flags override the TOML config, which overrides COLONIES_* env vars, which override defaults.
 

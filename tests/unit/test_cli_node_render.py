@@ -246,15 +246,6 @@ def section(path: Path, heading: str) -> str:
     return text[start : end if end >= 0 else len(text)]
 
 
-def test_cli_doc_node_section_names_existing_commands_and_flags() -> None:
-    commands = getattr(typer.main.get_command(cli_node.app), "commands")
-    rows = re.findall(r"^\| `([a-z]+)([^`]*)` \|", section(ROOT / "docs" / "cli.md", "## `colonies node`"), re.M)
-    assert {name for name, _ in rows} == set(commands)
-    for name, usage in rows:
-        flags = {opt for param in commands[name].params for opt in getattr(param, "opts", [])}
-        assert set(re.findall(r"--[a-z-]+", usage)) <= flags, name
-
-
 def test_benchmarks_doc_federation_flags_exist(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = importlib.util.spec_from_file_location("bench_federation", ROOT / "benchmarks" / "federation.py")
     assert spec is not None and spec.loader is not None
