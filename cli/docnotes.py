@@ -23,7 +23,30 @@ the command does not know exits with 2.
 NOTES: dict[str, str] = {
     "": """
 Shell completion: `colonies --install-completion` installs it for the current shell (bash, zsh,
-fish, PowerShell); `colonies --show-completion` prints the script instead.
+fish, PowerShell); `colonies --show-completion` prints the script instead. `--verbose` logs at
+INFO level (the default is WARNING).
+
+The client groups share `cli/common.py`. Each setting comes from the flag, else the environment,
+else the default:
+
+| Setting | Flag | Environment | Default |
+|---|---|---|---|
+| the node | `--url` | `COLONIES_NODE_URL`, else `COLONIES_SERVER_HOST` + `COLONIES_SERVER_PORT`, https when `COLONIES_TLS` or `COLONIES_SERVER_TLS` is `true` | `http://127.0.0.1:50080` |
+| a member's key (user or executor) | `--prvkey` | `COLONIES_PRVKEY` | — |
+| the colony | `--colony` (`--colonyname`; `--name` in `colony`) | `COLONIES_COLONY_NAME` | — |
+| the colony owner's key | `--colony-prvkey` (`--colonyprvkey`) | `COLONIES_COLONY_PRVKEY` | — |
+| the server owner's key | `--server-prvkey` (`--serverprvkey`) | `COLONIES_SERVER_PRVKEY` | — |
+
+A missing key or name, a refusal by the node (`error: 403: …`, with the node's status) and an
+unreachable node are one `error: …` line on stderr and exit code 1. Listings are tables with ids
+cut to their first 12 characters; `--wide` (`-w`) shows them whole and prints the table as wide
+as it needs. Times show as "3 min ago" in listings and as local ISO time with the age in single
+objects. `--json` prints the wire objects: the field names and types of upstream's JSON, nested
+objects included (what upstream's `--json` prints, so scripts written for it keep working). An
+empty listing prints a line on stderr and nothing on stdout.
+
+Nodes run on [uvloop](https://github.com/MagicStack/uvloop) when it is importable (it is a
+dependency on non-Windows platforms), else on the default asyncio loop.
 """,
     "dev": """
 The node is owned by the public dev server id and holds colony `dev`, user `myuser` and executor
@@ -146,6 +169,22 @@ Conflicts keep the local file unless `--no-keeplocal` (as upstream). `--directio
 downloads, `download` never uploads. `--dry` prints the plan (table or JSON) and changes nothing;
 otherwise the plan is shown and confirmed unless `--yes`, "already synchronized" when there is
 nothing to do, and a progress bar (files and bytes) goes to stderr while transferring.
+Upstream's `--syncplans`, `--quite` and `--driver` are not accepted (`--json` and `--dry` show the
+plans).
+""",
+    "function exec": """
+`--args` and `--env` repeat (`--args a --args b`); each argument is a string. Without `--wait`
+the process id is printed (`--json`: the process); with `--wait` the finished process, and the
+exit code is 1 unless it succeeded (the reason on stderr). `--wait` gives up after `--timeout`
+seconds.
+""",
+    "workflow submit": """
+The file is a JSON list of function specs (each with a unique `nodename`; `conditions.dependencies`
+names the nodes it waits for), or an object `{"colonyname": …, "functionspecs": [...]}`. Specs
+without `conditions.colonyname` get the colony.
+""",
+    "log": """
+Tables show each line's local time and age; `--json` has the wire's `timestamp` (Unix ns).
 """,
     "fs clean": """
 In a directory whose label (or a label below it) has files, the regular files whose names its own

@@ -15,10 +15,17 @@ import typer
 
 from colonies import dev as dev_ids
 from . import output
+from .attribute import app as attribute_app
+from .colony import app as colony_app
+from .executor import app as executor_app
+from .user import app as user_app
 from .federation import app as federation_app
 from .fs import app as fs_app
+from .function import app as function_app
+from .log import app as log_app
 from .node import app as node_app
 from .process import app as process_app
+from .workflow import app as workflow_app
 from .node_config import ConfigError, build_dev_config, describe_start, dev_port_and_source, is_loopback, server_config_and_sources
 from .serve import ServedNode, run_node
 from .version import build_info
@@ -38,6 +45,13 @@ app.add_typer(federation_app, name="federation")
 app.add_typer(fs_app, name="fs")
 app.add_typer(node_app, name="node")
 app.add_typer(process_app, name="process")
+app.add_typer(colony_app, name="colony")
+app.add_typer(user_app, name="user")
+app.add_typer(executor_app, name="executor")
+app.add_typer(function_app, name="function")
+app.add_typer(workflow_app, name="workflow")
+app.add_typer(attribute_app, name="attribute")
+app.add_typer(log_app, name="log")
 
 DevPortOption = Annotated[
     int | None,
