@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from colonies import dev as dev_ids
-from . import output
+from . import blueprint, channel, config, cron, generator, location, output, security, server
 from .attribute import app as attribute_app
 from .colony import app as colony_app
 from .executor import app as executor_app
@@ -39,7 +39,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_show_locals=False,
 )
-server_app = typer.Typer(help="Run a production Colonies server (node).", no_args_is_help=True)
+server_app = server.app  # status, stats, alive; `start` below
 app.add_typer(server_app, name="server")
 app.add_typer(federation_app, name="federation")
 app.add_typer(fs_app, name="fs")
@@ -52,6 +52,13 @@ app.add_typer(function_app, name="function")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(attribute_app, name="attribute")
 app.add_typer(log_app, name="log")
+app.add_typer(cron.app, name="cron")
+app.add_typer(generator.app, name="generator")
+app.add_typer(channel.app, name="channel")
+app.add_typer(location.app, name="location")
+app.add_typer(blueprint.app, name="blueprint")
+app.add_typer(security.app, name="security")
+app.command("config")(config.config)
 
 DevPortOption = Annotated[
     int | None,
