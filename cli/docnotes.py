@@ -183,6 +183,22 @@ The file is a JSON list of function specs (each with a unique `nodename`; `condi
 names the nodes it waits for), or an object `{"colonyname": …, "functionspecs": [...]}`. Specs
 without `conditions.colonyname` get the colony.
 """,
+    "config": """
+Values come from the environment here; a command's flag still overrides them. A private key shows
+as the id it signs as (`id 1d3e…`) and S3 secrets as `set (hidden)` unless `--show-keys`.
+""",
+    "channel": """
+Only the process's initiator and its assigned executor may append to or read a channel, and only
+a channel the process's spec declares (`channels`). `append` numbers your messages for you
+(after your last one in the channel) unless `--sequence` is given; a repeated sequence is stored
+once.
+""",
+    "blueprint": """
+A definition needs a kind (`spec.names.kind`); its `spec.handler` (`executorType`, `functionName`,
+default `reconcile`) names who reconciles. Without a handler, blueprints of the kind are stored and
+versioned but start no reconcile process and no cron. `set --key replicas --value 3` changes one
+value of the spec (a dotted path; the value is JSON when it parses, else a string) and updates.
+""",
     "log": """
 Tables show each line's local time and age; `--json` has the wire's `timestamp` (Unix ns).
 """,
