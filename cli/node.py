@@ -289,14 +289,15 @@ def join(
     dht_port: Annotated[int | None, typer.Option("--dht-port", min=1, max=65535, help="UDP port of this node's DHT (default: from the config).")] = None,
 ) -> None:
     """Start this node from its config and join the federation through the bootstrap nodes."""
-    from .node_config import ConfigError, build_server_config
+    from .node_config import ConfigError, describe_start, server_config_and_sources
     from .serve import run_node
 
     try:
-        node_config = build_server_config(str(config) if config else None, host=None, port=None)
+        node_config, sources = server_config_and_sources(str(config) if config else None, host=None, port=None)
     except ConfigError as err:
         _fail(str(err))
     if not node_config.federation_authority_id:
         _fail("the config names no federation (federation_authority_id)")
     node_config = dataclasses.replace(node_config, bootstrap=bootstrap, dht_port=dht_port or node_config.dht_port)
+    output.print_plain(describe_start(node_config, sources))
     run_node(node_config, lambda node: output.ready(f"node at {node.url} joining through {bootstrap}"))
