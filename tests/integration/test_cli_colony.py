@@ -69,17 +69,6 @@ def test_flags_override_the_environment(node, colony):
     assert shown["name"] == colony.name
 
 
-def test_tls_from_either_variable_selects_https(node, colony):
-    from cli.common import server_url
-
-    base = {"COLONIES_SERVER_HOST": "127.0.0.1", "COLONIES_SERVER_PORT": "50080"}
-    assert server_url("", base) == "http://127.0.0.1:50080"
-    assert server_url("", base | {"COLONIES_TLS": "true"}) == "https://127.0.0.1:50080"
-    assert server_url("", base | {"COLONIES_SERVER_TLS": "true", "COLONIES_TLS": "false"}) == "https://127.0.0.1:50080"
-    assert server_url("http://[::1]:9/", base) == "http://[::1]:9"
-    assert server_url("", {}) == "http://127.0.0.1:50080"
-
-
 def test_missing_keys_and_names_are_one_line_errors(node, colony):
     env = dev_exports(node.url, colony) | {"COLONIES_SERVER_PRVKEY": "", "COLONIES_PRVKEY": ""}
     assert "--server-prvkey or COLONIES_SERVER_PRVKEY" in refused(env, "colony", "ls").stderr

@@ -107,3 +107,27 @@ def test_a_real_subprocess_lists_and_shows(node, colony):
     assert shown.returncode == 0 and processid in shown.stdout and "waiting" in shown.stdout
     missing = run(env, "process", "get", "0" * 64)
     assert missing.returncode == 1 and missing.stderr.startswith("error: 404") and "Traceback" not in missing.stderr
+
+
+def test_wide_tables_keep_ids_whole_in_an_80_column_terminal(node, colony):
+    import os
+    import sys
+
+    import pexpect
+
+    user = colony.add_user()
+    env = dev_exports(node.url, colony, user.prvkey)
+    processid = _submit(node.url, colony, user.prvkey)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("COLONIES_")}
+
+    def terminal(*args: str) -> str:
+        child = pexpect.spawn(sys.executable, ["-m", "colonies.cli", *args], env=clean | env, encoding="utf-8",
+                              timeout=30, dimensions=(24, 80))
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0, child.before
+        return child.before
+
+    assert processid in terminal("process", "psw", "--wide")  # one unbroken run: the terminal wraps it
+    narrow = terminal("process", "psw")
+    assert processid[:12] in narrow and processid not in narrow
