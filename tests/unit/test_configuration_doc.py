@@ -1,4 +1,4 @@
-"""docs/configuration.md lists every NodeConfig key, with its environment variables and default."""
+"""docs/configuration.md lists every NodeConfig key, with its environment variables and default; every TOML example and shipped config loads."""
 from __future__ import annotations
 
 import json
@@ -7,9 +7,12 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
-from colonies.node.config import NodeConfig, env_vars
+import pytest
 
-DOC = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+from colonies.node.config import NodeConfig, env_vars, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = (ROOT / "docs" / "configuration.md").read_text()
 FIELDS = DOC[DOC.index("## Fields"):DOC.index("\n## ", DOC.index("## Fields") + 1)]
 ROW = re.compile(r"^\| `(\w+)`[^|]* \| ([^|]*) \| ([^|]*) \|", re.M)
 
@@ -42,3 +45,16 @@ def test_each_key_shows_its_default_as_toml() -> None:
         default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
         shown = re.match(r"`([^`]*)`", documented()[f.name][1].strip())
         assert shown is not None and shown.group(1) == toml_literal(default), f.name
+
+
+def toml_examples() -> list[tuple[str, str]]:
+    pages = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+    blocks = [(page.name, block) for page in pages for block in re.findall(r"```toml\n(.*?)```", page.read_text(), re.S)]
+    return blocks + [(path.name, path.read_text()) for path in sorted((ROOT / "configs").glob("*.toml"))]
+
+
+@pytest.mark.parametrize(("where", "text"), toml_examples(), ids=lambda v: v if v.endswith((".md", ".toml")) else "")
+def test_every_toml_example_and_shipped_config_has_only_known_keys(tmp_path: Path, where: str, text: str) -> None:
+    path = tmp_path / "example.toml"
+    path.write_text(text)
+    load_config(path, env={})  # an unknown key or a value of the wrong type raises
