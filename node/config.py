@@ -154,20 +154,26 @@ def file_keys() -> list[str]:
     return [f.name for f in fields(NodeConfig)] + list(_NESTED)
 
 
+_KINDS = {"bool": bool, "int": int, "float": float, "str": str}
+
+
 def _coerce(name: str, raw: Any) -> Any:
+    """`raw` (a TOML value, or an environment string) as field `name`'s type; a ValueError naming
+    the key when it is not one."""
     kind = {f.name: f.type for f in fields(NodeConfig)}[name]
-    try:
-        if kind == "bool" and isinstance(raw, str):
+    if isinstance(raw, str) and kind != "str":
+        if kind == "bool":
             return raw.strip().lower() in ("1", "true", "yes", "on")
-        if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be {'an' if kind == 'int' else 'a'} {kind}, got {raw!r}") from None
-    if kind == "str" and not isinstance(raw, str):
-        raise ValueError(f"{name} must be a string, got {raw!r}")
-    return raw
+        try:
+            return _KINDS[kind](raw)
+        except ValueError:
+            pass
+    elif isinstance(raw, _KINDS[kind]) and not (isinstance(raw, bool) and kind != "bool"):
+        return raw
+    elif kind == "float" and isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
+    article = "an" if kind == "int" else "a"
+    raise ValueError(f"{name} must be {article} {'string' if kind == 'str' else kind}, got {raw!r}")
 
 
 def _unknown(key: str, where: str) -> ConfigKeyError:

@@ -86,6 +86,12 @@ def test_a_value_of_the_wrong_type_names_its_key(tmp_path: Path) -> None:
         load_config(write(tmp_path, 'port = "x"\n'), env={})
     with pytest.raises(ValueError, match="host must be a string, got 5"):
         load_config(write(tmp_path, "host = 5\n"), env={})
+    for toml, message in [("port = 1.5", "port must be an int"), ("dev = 1", "dev must be a bool"), ("port = true", "port must be an int")]:
+        with pytest.raises(ValueError, match=message):
+            load_config(write(tmp_path, toml + "\n"), env={})
+    assert load_config(write(tmp_path, "cleanup_interval = 5\n"), env={}).cleanup_interval == 5.0
+    with pytest.raises(ValueError, match="port must be an int, got 'x'"):
+        load_config(None, env={"COLONIES_SERVER_PORT": "x"})
 
 
 def test_load_config_reads_top_level_keys(tmp_path: Path) -> None:
