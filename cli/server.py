@@ -1,4 +1,4 @@
-"""`colonies server`: how a node is doing (status, stats, alive); `server start` runs one (cli/main.py)."""
+"""`colonies server`: how a node is doing (status, stats, alive), its owner (chid); `server start` runs one (cli/main.py)."""
 from __future__ import annotations
 
 import urllib.error
@@ -12,7 +12,7 @@ from colonies.models import Statistics
 from . import common
 from .common import JsonOption, ServerKeyOption, UrlOption
 
-app = common.group("Run a Colonies server (node) and look at one: start, status, stats, alive.")
+app = common.group("Run a Colonies server (node) and look at one: start, status, stats, alive, chid.")
 
 
 @app.command()
@@ -74,3 +74,16 @@ def alive(
     if not healthy:
         common.fail(f"the node at {target} is not healthy")
     common.done(f"the node at {target} is alive")
+
+
+@app.command()
+def chid(
+    serverid: Annotated[str, typer.Option("--serverid", help="The new server owner's id (64 hex characters).")],
+    url: UrlOption = "",
+    server_prvkey: ServerKeyOption = "",
+) -> None:
+    """Hand the node to a new server owner (signed by the current one)."""
+    with common.connect(url, common.server_key(server_prvkey)) as client:
+        client.change_server_id(serverid)
+    common.done(f"server id changed to {serverid}")
+    common.nothing("change server_id in the node's config too: a configured id is written back at every start")

@@ -1,11 +1,12 @@
-"""`colonies server status|stats|alive` against a real node, with the dev exports set."""
+"""`colonies server status|stats|alive|chid` against a real node, with the dev exports set."""
 from __future__ import annotations
 
 import json
 
-from colonies import dev
+from colonies import crypto, dev
 from tests.federation.sites import free_port
 from tests.support.cli import dev_exports, ok, refused, run
+from tests.support.nodes import start_node
 
 
 def test_status_shows_the_build_and_backends(node) -> None:
@@ -36,3 +37,16 @@ def test_server_commands_as_subprocesses(node) -> None:
     assert alive.returncode == 0, alive.stderr
     stats = run(env, "server", "stats", "--json")
     assert stats.returncode == 0 and json.loads(stats.stdout)["colonies"] >= 0
+
+
+def test_chid_hands_the_node_to_a_new_owner(tmp_path) -> None:
+    own = start_node(tmp_path)  # its own node: the session node keeps its owner
+    try:
+        env = dev_exports(own.url)
+        new_owner = crypto.generate_private_key()
+        changed = ok(env, "server", "chid", "--serverid", crypto.id_from_private_key(new_owner))
+        assert "server id changed" in changed.stdout and "config" in changed.stderr
+        assert refused(env, "server", "stats").stderr.startswith("error: 403")
+        assert ok(env | {"COLONIES_SERVER_PRVKEY": new_owner}, "server", "stats").exit_code == 0
+    finally:
+        own.stop()
