@@ -198,10 +198,10 @@ def _file_values(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The file's keys as fields: top-level keys or a [node] table, with [cfs] beside or inside it."""
     with open(path, "rb") as fh:
         data = tomllib.load(fh)
+    if "node" in data and not isinstance(data["node"], dict):
+        raise ConfigKeyError(f"{os.fspath(path)}: node must be a table ([node])")
     keys = _flatten(data.get("node", data))
     if "node" in data:
-        if not isinstance(data["node"], dict):
-            raise ConfigKeyError(f"{os.fspath(path)}: [node] must be a table")
         keys.update(_flatten({k: v for k, v in data.items() if k != "node"}))
     known = {f.name for f in fields(NodeConfig)}
     values: dict[str, Any] = {}

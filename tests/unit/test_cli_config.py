@@ -66,6 +66,7 @@ def test_load_config_reads_node_table_and_coerces(tmp_path: Path) -> None:
         ("[node]\nport = 1\n[cfs]\nstorag = 's3'\n", "cfs.storag", "cfs.storage"),
         ("[node.cfs.ipfs]\napii = ''\n", "cfs.ipfs.apii", "cfs.ipfs.api"),
         ("colour = 'blue'\n[node]\nport = 1\n", "colour", None),
+        ("[cfs]\nstorage = 's3'\nbucket = 'x'\n", "cfs.bucket", None),
     ],
 )
 def test_an_unknown_key_is_an_error_naming_it_and_the_closest_valid_key(
@@ -79,6 +80,11 @@ def test_an_unknown_key_is_an_error_naming_it_and_the_closest_valid_key(
     assert (f"did you mean {suggestion!r}?" in message) if suggestion else "did you mean" not in message
     with pytest.raises(ConfigError, match=f"unknown config key {key!r}"):
         build_server_config(path, env={"COLONIES_SERVER_ID": dev.ID})
+
+
+def test_a_node_key_that_is_not_a_table_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigKeyError, match=r"node must be a table"):
+        load_config(write(tmp_path, "node = 1\n"), env={})
 
 
 def test_a_value_of_the_wrong_type_names_its_key(tmp_path: Path) -> None:
