@@ -53,6 +53,14 @@ The node is owned by the public dev server id and holds colony `dev`, user `myus
 `myexecutor` (type `cli`) on the dev keys (created at start, idempotently). It prints the client
 environment and serves until SIGINT (Ctrl-C) or SIGTERM, then stops cleanly.
 
+Next to the node, on its event loop, it runs a shell executor (`colonies executor start --kind
+shell`, below) named `dev-shell`, of type `cli`, registered with the dev colony key under a public
+dev key of its own (`colonies/dev.py`). It allows the harmless commands of
+`colonies.dev.SHELL_COMMANDS` that the machine has (`echo`, `printf`, `uname`, `sleep`,
+`seq`, `true`, `false`), four at once, so a process such as the README's `echo hi` completes at
+once. On Ctrl-C it kills what it runs and removes itself, which puts those processes back in the
+queue. `--no-executor` runs the node alone; the ready line says which.
+
 The dev keys are published (`colonies/dev.py`, upstream's `docker-compose.env`), so anyone who can
 reach a dev node owns it: `colonies dev` refuses a non-loopback `--host`, `--peers` URLs that are
 not `http(s)://` on 127.0.0.0/8, `[::1]` or `localhost`, and `--bootstrap` addresses elsewhere.
@@ -69,7 +77,7 @@ export COLONIES_SERVER_PORT=50080
 export COLONIES_SERVER_TLS=false
 …
 export COLONIES_EXECUTOR_TYPE=cli
-ready dev node at http://127.0.0.1:50080, colony dev, data in /tmp/colonies-dev-… (removed on exit); Ctrl-C stops it
+ready dev node at http://127.0.0.1:50080, colony dev, executor dev-shell (type cli) runs echo, printf, uname, sleep, seq, true, false, data in /tmp/colonies-dev-… (removed on exit); Ctrl-C stops it
 ```
 
 The exported variables are what pycolonies' `colonies_client()`, the upstream Go CLI and our own
@@ -84,6 +92,64 @@ authority, a node key generated into the data dir; docs/federation.md). `--ipfs`
 
 Upstream had `colonies dev` up to v1.8.19 (embedded PostgreSQL and etcd, data wiped on start).
 Ours needs no external services and never wipes a `--data-dir` you give it.
+""",
+    "executor start": """
+Runs a built-in executor (`colonies/builtin/`) until SIGTERM or Ctrl-C, printing a line starting
+with `ready` once it is registered. `--kind` defaults to `--type` when that is `shell` or
+`python`, else to what the flags imply (`--allow`: shell; `--module`/`--function`: python).
+
+**Identity.** With the colony owner key (`--colony-prvkey` or `COLONIES_COLONY_PRVKEY`) it registers
+a new executor of type T under a freshly generated key, named N (default `T-HOST-random`), approves
+it, and removes it again on exit. Without it, it runs as the already approved executor of
+`--prvkey` / `COLONIES_PRVKEY` (its registered name and type must match `--name` and `--type`).
+The colony is `--colony` or `COLONIES_COLONY_NAME`; the node is `--url`, else
+`COLONIES_NODE_URL`, else `COLONIES_SERVER_HOST`/`PORT`.
+
+**Running.** It runs up to `--parallel` processes at once (default 1). Every `--keepalive`
+seconds (default 30) it checks that the node still has it approved and registers it again when
+it does not (removed as stale, a node restarted without its data) and it holds the colony key;
+while the node is unreachable its polls back off (0.5 s doubling to 10 s) and resume when it is
+back. One long-poll waits `--assign-timeout` seconds (default 10).
+
+**Stopping.** The first SIGTERM or SIGINT stops taking work and gives running processes `--grace`
+seconds (default 30) to finish; a second signal, or the end of the grace, kills what still runs
+and hands it back: an executor that registered itself removes itself, which puts its processes
+back in the queue (the node's give-back); one running under an approved identity fails them
+with `Executor N stopped before the process finished`. It exits 0.
+
+**`shell`.** Each `--allow` (a command on PATH, resolved at start, or a path to an executable;
+its last part is the function name) is registered as a function. A process `funcname=echo
+args=[…]` runs that command with those args as its argv: no shell, nothing interpolated; args
+must be strings or numbers, kwargs are refused. A funcname that was not allowed has no function,
+so the process fails and nothing runs. stdout and stderr are sent to the process log as they
+arrive (`addlogmsg`; read them with `getlogsmsg`); stdout, less one trailing newline, becomes the output
+(one string; over 1 MiB fails the process). Exit code 0 closes the process; another fails it with
+`CMD exited with code N` and `stderr: …` (its last 2 KiB). With a `maxexectime`, the child and
+everything it started are killed shortly before the node's deadline (at the last fifth of it, at
+most one second early), and the process fails with `CMD was killed: it ran out of maxexectime`.
+The child gets a minimal environment (`PATH`, `HOME`, `LANG`, `LC_ALL`, `TMPDIR` and
+`COLONIES_PROCESS_ID`), never the executor's variables or the spec's `env`; it runs in the CFS
+mount root when mounts are configured, else in the executor's directory.
+
+**`python`.** Each `--module` (importable, the current directory included) gives its public
+functions (those in its `__all__` when it has one, else the functions defined in it whose names
+do not start with `_`);
+`--function` narrows them to a list. A process calls one with its `args` and `kwargs`; the return
+value is the output (a list as is, `None` as `[]`, anything else as `[value]`), an exception fails
+it with `Type: message`. Code sent inside a process (pycolonies' `func_spec(callable, …)` puts
+its source, base64, in the spec's `env.code`) runs only with `--allow-code`, and only under a
+registered name: with it, `--function` may list names that exist only as sent code. Without it,
+a process carrying code fails unrun.
+
+**CFS mounts.** When storage is configured as for `colonies fs` (`AWS_S3_*` or
+`COLONIES_IPFS_API`), a spec's `fs` snapshots are downloaded and its sync dirs synced under
+`--fs-dir` (default `~/.local/share/colonies/executors/NAME/fs`) before the run, and the sync dirs
+are synced back after it (`docs/cfs.md`); without storage, such a process fails. A shell
+command finds them relative to its working directory (the mount root); a python function asks
+`colonies.builtin.python.local_dir("/out/{processid}")`.
+
+Bad input (no colony or key, a command not on PATH, a module that does not import, a flag of the
+other kind, a node that cannot be reached) is one line on stderr and exit code 1.
 """,
     "server start": """
 Before it serves, the node prints the server id it is owned by (never a key) and its port and

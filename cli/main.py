@@ -14,10 +14,11 @@ from typing import Annotated, NoReturn
 import typer
 
 from colonies import dev as dev_ids
-from . import blueprint, channel, config, cron, generator, location, output, security, server
+from . import blueprint, channel, config, cron, dev_executor, generator, location, output, security, server
 from .attribute import app as attribute_app
 from .colony import app as colony_app
 from .executor import app as executor_app
+from .executor_start import start as executor_start
 from .user import app as user_app
 from .federation import app as federation_app
 from .fs import app as fs_app
@@ -47,6 +48,7 @@ app.add_typer(node_app, name="node")
 app.add_typer(process_app, name="process")
 app.add_typer(colony_app, name="colony")
 app.add_typer(user_app, name="user")
+executor_app.command("start")(executor_start)
 app.add_typer(executor_app, name="executor")
 app.add_typer(function_app, name="function")
 app.add_typer(workflow_app, name="workflow")
@@ -130,11 +132,16 @@ def dev(
     ipfs: Annotated[
         bool, typer.Option("--ipfs", help="Run an embedded IPFS node (Kubo, loopback only) for CFS; prints COLONIES_IPFS_API.")
     ] = False,
+    no_executor: Annotated[
+        bool, typer.Option("--no-executor", help="Do not run the dev shell executor (type cli) next to the node.")
+    ] = False,
 ) -> None:
     """Run a dev node on loopback with the well-known dev colony, user and executor.
 
-    The port comes from --port, else COLONIES_SERVER_PORT, else 50080. With --dht-port (and
-    --bootstrap) or --peers the node joins the dev federation and forwards work it cannot run.
+    Next to it runs a shell executor of type `cli` (`dev-shell`) allowing a few harmless commands
+    (echo, date, uname, ...), unless --no-executor. The port comes from --port, else
+    COLONIES_SERVER_PORT, else 50080. With --dht-port (and --bootstrap) or --peers the node joins
+    the dev federation and forwards work it cannot run.
     """
     _check_dev_peers(peers)
     try:
@@ -167,12 +174,16 @@ def dev(
                 env["COLONIES_IPFS_API"] = core.ipfs.embedded.api_multiaddr
             where = f"# port {config.port} from {port_source}; server id {config.server_id} (the public dev identity)"
             output.print_plain(["# colonies dev: paste these lines into a shell to use this node", where] + output.export_lines(env))
+            runs = (
+                "no executor runs here (--no-executor)" if no_executor else
+                f"executor {dev_ids.SHELL_EXECUTOR_NAME} (type {dev_ids.EXECUTOR_TYPE}) runs {', '.join(dev_executor.commands())}"
+            )
             output.ready(
-                f"dev node at {node.url}, colony {dev_ids.COLONY_NAME}, "
+                f"dev node at {node.url}, colony {dev_ids.COLONY_NAME}, {runs}, "
                 f"data in {config.data_dir} ({kept}); Ctrl-C stops it"
             )
 
-        run_node(config, announce)
+        run_node(config, announce, companion=None if no_executor else dev_executor.dev_shell)
 
 
 @server_app.command("start")

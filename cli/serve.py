@@ -24,6 +24,9 @@ class ServedNode(Protocol):
 
 
 NodeFactory = Callable[[NodeConfig], ServedNode]
+# Something that runs next to the node (the dev shell executor): entered once the node listens,
+# before the ready announcement, and left before the node stops.
+Companion = Callable[[ServedNode], contextlib.AbstractAsyncContextManager[object]]
 
 
 def _default_factory(config: NodeConfig) -> ServedNode:
@@ -56,15 +59,20 @@ async def serve(
     *,
     stop: asyncio.Event | None = None,
     node_factory: NodeFactory | None = None,
+    companion: Companion | None = None,
 ) -> None:
-    """Start the node (a dev node makes its dev identities before it listens), announce, wait for `stop`."""
+    """Start the node (a dev node makes its dev identities before it listens), start its companion,
+    announce, wait for `stop`."""
     stop = stop if stop is not None else asyncio.Event()
     node = (node_factory or _default_factory)(config)
     with stop_on_signals(stop):
         await node.start()
         try:
-            on_ready(node)
-            await _until_stopped(stop, node)
+            async with contextlib.AsyncExitStack() as stack:
+                if companion is not None:
+                    await stack.enter_async_context(companion(node))
+                on_ready(node)
+                await _until_stopped(stop, node)
         finally:
             await node.stop()
 
@@ -94,11 +102,12 @@ def run(main: Coroutine[Any, Any, None]) -> None:
         runner.run(main)
 
 
-def run_node(config: NodeConfig, on_ready: Callable[[ServedNode], None]) -> None:
-    """Serve `config` until stopped; a node that cannot start is a one-line error and exit code 1."""
+def run_node(config: NodeConfig, on_ready: Callable[[ServedNode], None], companion: Companion | None = None) -> None:
+    """Serve `config` (with its companion) until stopped; a node that cannot start is a one-line
+    error and exit code 1."""
     try:
         ensure_data_dir(config)
-        run(serve(config, on_ready))
+        run(serve(config, on_ready, companion=companion))
     except KeyboardInterrupt:
         pass
     except OSError as err:  # typically: address already in use

@@ -41,3 +41,11 @@ def client_env(host: str, port: int) -> dict[str, str]:
         "COLONIES_EXECUTOR_NAME": EXECUTOR_NAME,
         "COLONIES_EXECUTOR_TYPE": EXECUTOR_TYPE,
     }
+
+# The shell executor `colonies dev` runs next to its node (type `cli`, like the dev executor), so
+# the README's first process has something to run it. Its key is public like the others.
+SHELL_EXECUTOR_NAME = "dev-shell"
+SHELL_EXECUTOR_PRVKEY = "b1c0acf79d5a7dacfd27f2dc007e1aa65f39d1a9f1f18af724054291778c3f7d"
+SHELL_EXECUTOR_ID = "57e764c30216d0398da57f884e921f28768ea7aa8fd8507c46a99b3f85f64984"
+# not `date`: `date -s` sets the clock when the node runs as root, and the dev keys are public
+SHELL_COMMANDS = ("echo", "printf", "uname", "sleep", "seq", "true", "false")

@@ -34,7 +34,7 @@ from colonies.crypto import id_from_private_key
 from colonies.models import Process
 from colonies.wire import RPCError
 
-__all__ = ["Executor", "current_process"]
+__all__ = ["Executor", "ProcessFailed", "current_process"]
 
 log = logging.getLogger("colonies.executor")
 
@@ -50,6 +50,14 @@ _MAX_BACKOFF = 10.0
 def current_process() -> Process:
     """The process being executed by the calling function (raises LookupError outside one)."""
     return _current.get()
+
+
+class ProcessFailed(Exception):
+    """Raised by a function to fail its process with exactly these errors (no exception name)."""
+
+    def __init__(self, *errors: str) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = list(errors)
 
 
 def _as_output(value: Any) -> list[Any]:
@@ -104,6 +112,7 @@ class Executor:
         self._functions: dict[str, Callable[..., Any]] = {}
         self._stopping: asyncio.Event | None = None
         self._idle: set[asyncio.Task[Any]] = set()
+        self._held: dict[str, Process] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         # colonies.cfs.mounts.Mounts: where a spec's `fs` dirs and snapshots live (none: such specs fail)
         if mounts is None and store is not None:
@@ -126,6 +135,11 @@ class Executor:
     @property
     def functions(self) -> dict[str, Callable[..., Any]]:
         return dict(self._functions)
+
+    @property
+    def held(self) -> list[Process]:
+        """The processes being executed right now (assigned to us, not yet closed or failed)."""
+        return list(self._held.values())
 
     # --- registration ---------------------------------------------------------------------
     async def register(self) -> None:
@@ -164,6 +178,21 @@ class Executor:
                 if executor.executorname == self.executorname:
                     return executor
         return None
+
+    @property
+    def registers_itself(self) -> bool:
+        """Whether this executor holds the colony owner key, so it can (re-)register itself."""
+        return self._colony_prvkey is not None
+
+    async def is_registered(self) -> bool:
+        """Whether the node knows this executor as approved (raises when the node cannot be asked)."""
+        try:
+            found = await self.client.get_executor_by_id(self.colonyname, self.executorid)
+        except RPCError as err:
+            if err.status in (403, 404):  # removed: no longer a member, or gone
+                return False
+            raise
+        return found.state == models.APPROVED
 
     async def unregister(self) -> None:
         """Remove this executor from its colony (needs the colony owner key)."""
@@ -294,6 +323,13 @@ class Executor:
 
     async def execute(self, process: Process) -> None:
         """Run the function named by the process and close or fail it (never raises RPC errors)."""
+        self._held[process.processid] = process
+        try:
+            await self._execute(process)
+        finally:
+            self._held.pop(process.processid, None)
+
+    async def _execute(self, process: Process) -> None:
         funcname = process.spec.funcname
         fn = self._functions.get(funcname)
         if fn is None:
@@ -320,6 +356,9 @@ class Executor:
                     result = await result
         except asyncio.CancelledError:
             raise
+        except ProcessFailed as err:
+            await self._fail(process, *err.errors)
+            return
         except Exception as err:
             await self._fail(process, f"{type(err).__name__}: {err}")
             return
@@ -347,9 +386,9 @@ class Executor:
             await self._fail(process, f"CFS mount {'before' if before else 'after'} the run failed: {err}")
             return False
 
-    async def _fail(self, process: Process, message: str) -> None:
+    async def _fail(self, process: Process, *errors: str) -> None:
         try:
-            await self.client.fail(process, [message])
+            await self.client.fail(process, list(errors))
         except Exception as err:
             log.warning("failing %s failed: %r", process.processid, err)
 

@@ -28,6 +28,26 @@ def pytest_configure(config: pytest.Config) -> None:
 STORES = [s for s in os.environ.get("TEST_STORES", "sqlite,postgresql").split(",") if s]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "one_store: runs against the first store only (the code under test does not reach the store)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A `one_store` module's tests run once, on the first of STORES: the CLI and the examples
+    talk to a node over HTTP, whichever store it has."""
+    drop = [
+        item
+        for item in items
+        if item.get_closest_marker("one_store") is not None
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("store_url", STORES[0]) != STORES[0]  # type: ignore[attr-defined]
+    ]
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        kept = set(map(id, drop))
+        items[:] = [item for item in items if id(item) not in kept]
+
+
 @pytest.fixture(scope="session", params=STORES)
 def store_url(request: pytest.FixtureRequest) -> str:
     """"" (the node's default: SQLite in its data dir) or a fresh PostgreSQL database."""

@@ -19,6 +19,10 @@ from sqlalchemy.util import await_only
 
 Row = dict[str, Any]
 
+# Rows per executemany on PostgreSQL: asyncpg encodes a whole call on the loop thread, so a
+# 10,000-row insert goes in slices with the loop free between them.
+MANY_SLICE = 500
+
 
 class Prepared:
     def __init__(self, statement: ClauseElement) -> None:
@@ -82,12 +86,28 @@ class Prepared:
         finally:
             cursor.close()
 
+    def insert_many(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Rows of a plain INSERT; on PostgreSQL by COPY (about a third of the server's time
+        per row of one INSERT each), a slice at a time."""
+        if conn.dialect.name != "postgresql":
+            self.run_many(conn, rows)
+            return
+        _, names, defaults = self._for(conn)
+        table = self.statement.table.name  # type: ignore[attr-defined]
+        driver = _driver(conn)
+        for start in range(0, len(rows), MANY_SLICE):
+            values = [tuple(row[n] if n in row else defaults[n] for n in names) for row in rows[start : start + MANY_SLICE]]
+            await_only(driver.copy_records_to_table(table, records=values, columns=names))
+
     def run_many(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         sql, names, defaults = self._for(conn)
-        values = [tuple(row[n] if n in row else defaults[n] for n in names) for row in rows]
         if conn.dialect.name == "postgresql":
-            await_only(_driver(conn).executemany(sql, values))
+            driver = _driver(conn)
+            for start in range(0, len(rows), MANY_SLICE):
+                values = [tuple(row[n] if n in row else defaults[n] for n in names) for row in rows[start : start + MANY_SLICE]]
+                await_only(driver.executemany(sql, values))
             return
+        values = [tuple(row[n] if n in row else defaults[n] for n in names) for row in rows]
         cursor = conn.connection.cursor()
         try:
             cursor.executemany(sql, values)

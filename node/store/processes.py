@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import msgspec
 from sqlalchemy import BigInteger, Float, String, bindparam, case, delete, func, insert, literal, or_, select, text, union_all, update
@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection, Row
 
 from colonies import models
 from colonies.models import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING
-from colonies.node.store.prepared import Prepared
+from colonies.node.store.prepared import MANY_SLICE, Prepared
 from colonies.node.store.sqlfuncs import text_contains, upsert
 from colonies.node.store.schema import attributes, claim_conditioned, claim_open, claim_targeted, ended, functions, processes
 from colonies.timefmt import format_ns
@@ -141,6 +141,51 @@ def _with_attributes(conn: Connection, row: Mapping[str, Any] | Row[Any] | None)
     return record_from_row(m, attrs)
 
 
+def slices(ids: Sequence[str], size: int = MANY_SLICE) -> Iterator[Sequence[str]]:
+    """`ids` a bounded IN list at a time."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _records_of_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[ProcessRecord]:
+    """Records for many rows, their attributes read in one statement per slice."""
+    with_attrs = [m["processid"] for m in rows if m["hasattributes"]]
+    by_target: dict[str, list[models.Attribute]] = {}
+    for piece in slices(with_attrs):
+        found = conn.execute(
+            select(attributes).where(attributes.c.targetid.in_(piece)).order_by(attributes.c.attributetype, attributes.c.key)
+        )
+        for a in found:
+            by_target.setdefault(a.targetid, []).append(attribute_from_row(a._mapping))
+    return [record_from_row(m, by_target.get(m["processid"], ())) for m in rows]
+
+
+def get_records(conn: Connection, ids: Sequence[str]) -> list[ProcessRecord]:
+    """The processes with these ids that exist, in the order of `ids`."""
+    rows: dict[str, Mapping[str, Any]] = {}
+    for piece in slices(ids):
+        rows.update((r.processid, r._mapping) for r in conn.execute(select(processes).where(P.processid.in_(piece))))
+    return _records_of_rows(conn, [rows[i] for i in ids if i in rows])
+
+
+def _change_many(conn: Connection, ids: Sequence[str], from_states: Sequence[int], to_state: int, values: dict[str, Any]) -> list[ProcessRecord]:
+    """The processes among `ids` in one of `from_states` move to `to_state` with `values`, a slice
+    at a time (one UPDATE … RETURNING each, their attributes' state in one more); in `ids` order."""
+    changed: dict[str, Mapping[str, Any]] = {}
+    for piece in slices(ids):
+        rows = conn.execute(
+            update(processes)
+            .where(P.processid.in_(piece), P.state.in_(from_states))
+            .values(state=to_state, **values)
+            .returning(*processes.c)
+        ).all()
+        with_attrs = [r.processid for r in rows if r.hasattributes]
+        if with_attrs:
+            conn.execute(update(attributes).where(attributes.c.targetid.in_(with_attrs)).values(state=to_state))
+        changed.update((r.processid, r._mapping) for r in rows)
+    return _records_of_rows(conn, [changed[i] for i in ids if i in changed])
+
+
 def _set_attribute_state(conn: Connection, row: Mapping[str, Any] | Row[Any] | None, state: int) -> None:
     if row is None:
         return
@@ -178,10 +223,16 @@ def insert_processes(conn: Connection, rows: list[dict[str, Any]], attrs: list[d
     by_target: dict[str, list[models.Attribute]] = {}
     for a in attrs:
         by_target.setdefault(a["targetid"], []).append(attribute_from_row(a))
-    _insert_process.run_many(conn, [_with_lane(row) for row in rows])
+    records: list[ProcessRecord] = []
+    # slice by slice, so on PostgreSQL (where this runs on the loop) each insert's wait lets
+    # requests through between building one slice's records and the next slice's parameters
+    for start in range(0, len(rows), MANY_SLICE):
+        piece = rows[start : start + MANY_SLICE]
+        _insert_process.insert_many(conn, [_with_lane(row) for row in piece])
+        records.extend(record_from_row(row, by_target.get(row["processid"], ())) for row in piece)
     if attrs:
-        _insert_attribute.run_many(conn, attrs)
-    return [record_from_row(row, by_target.get(row["processid"], ())) for row in rows]
+        _insert_attribute.insert_many(conn, attrs)
+    return records
 
 
 def insert_process(conn: Connection, row: dict[str, Any], attrs: Iterable[dict[str, Any]] = ()) -> ProcessRecord:
@@ -418,6 +469,16 @@ def set_output(conn: Connection, *, processid: str, executorid: str, output: byt
         .values(output=output.decode())
     )
     return result.rowcount == 1
+
+
+def fail_waiting_many(conn: Connection, ids: Sequence[str], *, now: int, errors: bytes) -> list[ProcessRecord]:
+    """WAITING → FAILED for those of `ids` still waiting, with the same errors."""
+    return _change_many(conn, ids, (WAITING,), FAILED, {"endtime": now, "waitdeadline": 0, "errors": errors.decode()})
+
+
+def cancel_many(conn: Connection, ids: Sequence[str], *, now: int) -> list[ProcessRecord]:
+    """WAITING or RUNNING → CANCELLED for those of `ids` not ended yet."""
+    return _change_many(conn, ids, (WAITING, RUNNING), CANCELLED, {"endtime": now, "execdeadline": 0, "waitdeadline": 0})
 
 
 def fail_waiting(conn: Connection, *, processid: str, now: int, errors: bytes) -> ProcessRecord | None:

@@ -5,7 +5,7 @@ Every function runs inside the caller's transaction, so a close and the children
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import msgspec
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, delete, func, insert, select, update
@@ -58,44 +58,53 @@ def insert_graph(
 
 
 # --- what a change of a member causes (node/domain/processes.py decides when) ----------------
-def _members(conn: Connection, ids: list[str]) -> dict[str, Mapping[str, Any]]:
-    if not ids:
-        return {}
-    rows = conn.execute(
-        select(P.processid, P.state, P.waitforparents, P.parents, P.children, P.output).where(P.processid.in_(ids))
-    )
-    return {r.processid: r._mapping for r in rows}
+def _members(conn: Connection, ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+    found: dict[str, Mapping[str, Any]] = {}
+    for piece in pq.slices(ids):
+        rows = conn.execute(
+            select(P.processid, P.state, P.waitforparents, P.parents, P.children, P.output).where(P.processid.in_(piece))
+        )
+        found.update((r.processid, r._mapping) for r in rows)
+    return found
 
 
 def unblock_children(conn: Connection, parentid: str) -> list[ProcessRecord]:
-    """Children whose parents have all succeeded become assignable; their `in` is the parents' `out`."""
-    parent = _members(conn, [parentid])[parentid]
+    """Children whose parents have all succeeded become assignable; their `in` is the parents' `out`.
+    A few statements whatever the fan-out: children and their parents are read a slice at a time,
+    and the children that get the same input are updated together."""
+    parent = _members(conn, [parentid]).get(parentid)
+    if parent is None:
+        return []
     children = _members(conn, _ids.decode(parent["children"]))
-    unblocked = []
-    for childid, child in children.items():
-        if not child["waitforparents"] or child["state"] != WAITING:
-            continue
-        parentids = _ids.decode(child["parents"])
-        parents = _members(conn, parentids)
+    parents_of = {
+        childid: _ids.decode(child["parents"])
+        for childid, child in children.items()
+        if child["waitforparents"] and child["state"] == WAITING
+    }
+    parents = _members(conn, sorted({pid for pids in parents_of.values() for pid in pids}))
+    by_input: dict[str, list[str]] = {}
+    for childid, parentids in parents_of.items():
         if any(parents.get(pid, {}).get("state") != SUCCESS for pid in parentids):
             continue
         inputs: list[Any] = []
         for pid in parentids:
             inputs.extend(_list.decode(parents[pid]["output"]))
-        conn.execute(
-            update(processes)
-            .where(P.processid == childid, P.waitforparents == True)  # noqa: E712
-            .values(waitforparents=False, input=_json.encode(inputs).decode())
-        )
-        record = pq.get_record(conn, childid)
-        if record is not None:
-            unblocked.append(record)
-    return unblocked
+        by_input.setdefault(_json.encode(inputs).decode(), []).append(childid)
+    for encoded, ids in by_input.items():
+        for piece in pq.slices(ids):
+            conn.execute(
+                update(processes)
+                .where(P.processid.in_(piece), P.waitforparents == True)  # noqa: E712
+                .values(waitforparents=False, input=encoded)
+            )
+    unblocked = {childid for ids in by_input.values() for childid in ids}
+    return pq.get_records(conn, [childid for childid in children if childid in unblocked])
 
 
 def fail_descendants(conn: Connection, failedid: str, now: int) -> list[ProcessRecord]:
     """Processes that can now never run (a parent failed) fail too; nothing that already ran is touched."""
-    failed = []
+    errors = _json.encode([PARENT_FAILED.format(failedid)])
+    failed: list[ProcessRecord] = []
     frontier = [failedid]
     seen = {failedid}
     while frontier:
@@ -107,11 +116,7 @@ def fail_descendants(conn: Connection, failedid: str, now: int) -> list[ProcessR
                     continue
                 seen.add(childid)
                 frontier.append(childid)
-        for pid in frontier:
-            errors = _json.encode([PARENT_FAILED.format(failedid)])
-            record = pq.fail_waiting(conn, processid=pid, now=now, errors=errors)
-            if record is not None:
-                failed.append(record)
+        failed.extend(pq.fail_waiting_many(conn, frontier, now=now, errors=errors))
     return failed
 
 
@@ -166,7 +171,7 @@ def cancel_graph(conn: Connection, processgraphid: str, now: int) -> list[Proces
     ids = conn.execute(
         select(P.processid).where(*_members_of(processgraphid), P.state.in_((WAITING, RUNNING)))
     ).scalars().all()
-    cancelled = [r for r in (pq.cancel(conn, processid=pid, now=now) for pid in ids) if r is not None]
+    cancelled = pq.cancel_many(conn, ids, now=now)
     conn.execute(update(processgraphs).where(G.processgraphid == processgraphid).values(state=CANCELLED, endtime=now))
     return cancelled
 

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from colonies.client import Client, func_spec
 from tests.support.cli import dev_exports, ok, refused, run
+
+pytestmark = pytest.mark.one_store  # the CLI reaches the node over HTTP, whichever store it has
 
 
 def test_the_running_executor_adds_an_attribute_a_member_reads(node, colony):

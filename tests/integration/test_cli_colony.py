@@ -4,10 +4,13 @@ from __future__ import annotations
 import json
 
 from pycolonies import Colonies
+import pytest
 
 from colonies import crypto, dev
 from tests.support.rpc import call
 from tests.support.cli import dev_exports, invoke, ok, refused, run, shape
+
+pytestmark = pytest.mark.one_store  # the CLI reaches the node over HTTP, whichever store it has
 
 
 def test_ls_json_prints_the_colonies_with_the_wire_fields(node, colony):

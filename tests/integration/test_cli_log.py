@@ -7,9 +7,12 @@ import sys
 
 import pexpect
 from pycolonies import Colonies
+import pytest
 
 from colonies.client import Client, func_spec
 from tests.support.cli import dev_exports, ok, refused, run, shape
+
+pytestmark = pytest.mark.one_store  # the CLI reaches the node over HTTP, whichever store it has
 
 
 def _running_process(node, colony, worker) -> str:

@@ -4,10 +4,13 @@ from __future__ import annotations
 import json
 
 from pycolonies import Colonies
+import pytest
 
 from colonies.client import Client, func_spec
 from tests.support.cli import dev_exports, invoke, ok, refused, run, shape
 from tests.support.rpc import call
+
+pytestmark = pytest.mark.one_store  # the CLI reaches the node over HTTP, whichever store it has
 
 
 def _submit(url: str, colony, prvkey: str, funcname: str = "job", executortype: str = "t", args=None) -> str:

@@ -4,9 +4,12 @@ from __future__ import annotations
 import json
 
 from pycolonies import Colonies
+import pytest
 
 from colonies import crypto
 from tests.support.cli import dev_exports, ok, refused, run, shape
+
+pytestmark = pytest.mark.one_store  # the CLI reaches the node over HTTP, whichever store it has
 
 
 def test_add_ls_get_remove_a_user(node, colony):

@@ -4,9 +4,12 @@ from __future__ import annotations
 import json
 
 from pycolonies import Colonies
+import pytest
 
 from colonies.client import Client
 from tests.support.cli import dev_exports, ok, refused, run, running_executor, shape
+
+pytestmark = pytest.mark.one_store  # the CLI reaches the node over HTTP, whichever store it has
 
 
 def _workflow_file(tmp_path, executortype: str = "W"):

@@ -64,3 +64,51 @@ def test_blocking_client_submits_a_workflow(colony):
     with Client(colony.url, user.prvkey) as client:
         graph = client.submit_workflow(models.WorkflowSpec(colonyname=colony.name, functionspecs=[func_spec("only", colony.name, "test")]))
         assert client.get_processgraph(graph.processgraphid).processids == graph.rootprocessids
+
+
+async def test_a_workflow_bigger_than_an_insert_slice_is_stored_whole_with_each_members_env(colony):
+    # 1,201 members: three insert slices (and three COPY calls on PostgreSQL), the last one short
+    executor, user = colony.add_executor(), colony.add_user()
+    specs = [func_spec("root", colony.name, "test", nodename="root")]
+    for i in range(1200):
+        spec = func_spec("leaf", colony.name, "test", nodename=f"leaf{i}", dependencies=["root"])
+        spec.env = {"index": str(i)}
+        specs.append(spec)
+    async with AsyncClient(colony.url, executor.prvkey) as ex, AsyncClient(colony.url, user.prvkey) as us:
+        graph = await us.submit_workflow(models.WorkflowSpec(colonyname=colony.name, functionspecs=specs))
+        stored = await us.get_processgraph(graph.processgraphid)
+        assert len(set(stored.processids)) == 1201 and len(graph.rootprocessids) == 1
+        root = await ex.assign(colony.name, 5)
+        assert root.spec.nodename == "root" and root.attributes == []
+        await ex.close(root, ["r"])
+        seen = set()
+        for _ in range(3):
+            leaf = await ex.assign(colony.name, 5)
+            assert {(a.key, a.value) for a in leaf.attributes} == {("index", leaf.spec.nodename.removeprefix("leaf"))}
+            seen.add(leaf.spec.nodename)
+        assert len(seen) == 3
+
+
+def fan_out(colonyname: str, leaves: int) -> models.WorkflowSpec:
+    specs = [func_spec("root", colonyname, "test", nodename="root")]
+    specs += [func_spec("leaf", colonyname, "test", nodename=f"leaf{i}", dependencies=["root"]) for i in range(leaves)]
+    return models.WorkflowSpec(colonyname=colonyname, functionspecs=specs)
+
+
+async def test_a_failed_root_fails_every_leaf_of_a_wide_fan_out_and_a_cancel_ends_the_rest(colony):
+    executor, user = colony.add_executor(), colony.add_user()
+    async with AsyncClient(colony.url, executor.prvkey) as ex, AsyncClient(colony.url, user.prvkey) as us:
+        failing = await us.submit_workflow(fan_out(colony.name, 700))
+        root = await ex.assign(colony.name, 5)
+        await ex.fail(root, ["boom"])
+        graph = await us.get_processgraph(failing.processgraphid)
+        assert graph.state == models.FAILED
+        for pid in (graph.processids[1], graph.processids[350], graph.processids[-1]):
+            leaf = await us.get_process(pid)
+            assert leaf.state == models.FAILED and leaf.errors and root.processid in leaf.errors[0]
+
+        cancelled = await us.submit_workflow(fan_out(colony.name, 700))
+        await us.cancel_processgraph(cancelled.processgraphid)
+        graph = await us.get_processgraph(cancelled.processgraphid)
+        assert graph.state == models.CANCELLED
+        assert {(await us.get_process(pid)).state for pid in (graph.processids[0], graph.processids[-1])} == {models.CANCELLED}

@@ -377,7 +377,7 @@ def _fake_factory(made: list[FakeNode]) -> serve_mod.NodeFactory:
 def test_cli_dev_prints_exports_and_removes_temp_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[FakeNode] = []
     monkeypatch.setattr(serve_mod, "_default_factory", _fake_factory(made))
-    result = runner.invoke(app, ["dev", "--port", "0"])
+    result = runner.invoke(app, ["dev", "--port", "0", "--no-executor"])  # a fake node: nothing to run against
     assert result.exit_code == 0, result.output
     config = made[0].config
     assert config.dev and config.port == 0 and config.server_id == dev.SERVER_ID
@@ -391,7 +391,7 @@ def test_cli_dev_keeps_given_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path:
     made: list[FakeNode] = []
     monkeypatch.setattr(serve_mod, "_default_factory", _fake_factory(made))
     data_dir = tmp_path / "new" / "data"
-    result = runner.invoke(app, ["dev", "--data-dir", str(data_dir)], env={"COLONIES_SERVER_PORT": "50999"})
+    result = runner.invoke(app, ["dev", "--no-executor", "--data-dir", str(data_dir)], env={"COLONIES_SERVER_PORT": "50999"})
     assert result.exit_code == 0, result.output
     assert made[0].config.port == 50999
     assert made[0].config.data_dir == str(data_dir) and data_dir.is_dir()
@@ -434,8 +434,8 @@ def test_cli_server_start_names_an_unknown_key(tmp_path: Path) -> None:
 def test_cli_dev_says_where_its_port_came_from(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[FakeNode] = []
     monkeypatch.setattr(serve_mod, "_default_factory", _fake_factory(made))
-    result = runner.invoke(app, ["dev"], env={"COLONIES_SERVER_PORT": "50999"})
+    result = runner.invoke(app, ["dev", "--no-executor"], env={"COLONIES_SERVER_PORT": "50999"})
     assert result.exit_code == 0, result.output
     assert "# port 50999 from env COLONIES_SERVER_PORT" in result.output
-    result = runner.invoke(app, ["dev", "--port", "0"], env={"COLONIES_SERVER_PORT": "50999"})
+    result = runner.invoke(app, ["dev", "--no-executor", "--port", "0"], env={"COLONIES_SERVER_PORT": "50999"})
     assert made[1].config.port == 0 and "# port 0 from flag --port" in result.output

@@ -198,7 +198,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         if name.startswith("COLONIES_"):
             monkeypatch.delenv(name)
     configs: list[Any] = []
-    monkeypatch.setattr(cli_main, "run_node", lambda config, on_ready: configs.append(config))
+    monkeypatch.setattr(cli_main, "run_node", lambda config, on_ready, companion=None: configs.append(config))
     return configs
 
 

@@ -26,8 +26,9 @@ def test_spec_vector_private_key_gives_the_known_id():
         (dev.SERVER_PRVKEY, dev.SERVER_ID),
         (dev.COLONY_PRVKEY, dev.COLONY_ID),
         (dev.PRVKEY, dev.ID),
+        (dev.SHELL_EXECUTOR_PRVKEY, dev.SHELL_EXECUTOR_ID),
     ],
-    ids=["server-owner", "colony-owner", "executor-user"],
+    ids=["server-owner", "colony-owner", "executor-user", "dev-shell-executor"],
 )
 def test_dev_keys_give_their_published_ids(prvkey, expected_id):
     assert crypto.id_from_private_key(prvkey) == expected_id
