@@ -17,18 +17,15 @@ from tests.support.postgres import PostgresCluster, postgres  # noqa: F401  (a t
 from tests.support.ipfs import _ipfs_module_nodes, ipfs_loop, ipfs_node, ipfs_nodes, ipfs_peer  # noqa: F401  (embedded IPFS nodes)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Before anything is collected: the shell's COLONIES_* / AWS_* exports (e.g. pasted from
-    `colonies dev`) reach no test, no CliRunner and no subprocess node (tests/support/env.py)."""
-    scrub(os.environ)
-
-
 # The stores the node-backed suites run against: both by default (CI); TEST_STORES=sqlite narrows
 # a local run.
 STORES = [s for s in os.environ.get("TEST_STORES", "sqlite,postgresql").split(",") if s]
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Before anything is collected: the shell's COLONIES_* / AWS_* exports (e.g. pasted from
+    `colonies dev`) reach no test, no CliRunner and no subprocess node (tests/support/env.py)."""
+    scrub(os.environ)
     config.addinivalue_line("markers", "one_store: runs against the first store only (the code under test does not reach the store)")
 
 

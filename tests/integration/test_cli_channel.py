@@ -5,8 +5,12 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
+
 from tests.support.cli import dev_exports, ok, refused, run
 from tests.support.rpc import call
+
+pytestmark = pytest.mark.one_store  # the CLI reaches the node over HTTP, whichever store it has
 
 
 def running_process(colony, executor, submitter: str) -> str:

@@ -4,9 +4,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from pycolonies import Colonies
 
 from tests.support.cli import dev_exports, ok, refused, run, shape
+
+pytestmark = pytest.mark.one_store  # the CLI reaches the node over HTTP, whichever store it has
 
 WORKFLOW = [{"nodename": "step", "funcname": "echo", "args": ["hi"], "conditions": {"executortype": "cli"}}]
 

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.integration.test_cli_cron import workflow_file
 from tests.support.cli import dev_exports, ok, refused, run
+
+pytestmark = pytest.mark.one_store  # the CLI reaches the node over HTTP, whichever store it has
 
 
 def test_generator_add_pack_get_ls_remove(node, colony, tmp_path) -> None:

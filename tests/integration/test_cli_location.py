@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.support.cli import dev_exports, ok, refused, run, shape
 from tests.support.rpc import call
+
+pytestmark = pytest.mark.one_store  # the CLI reaches the node over HTTP, whichever store it has
 
 
 def test_add_ls_get_remove(node, colony) -> None:

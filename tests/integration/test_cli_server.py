@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from colonies import crypto, dev
 from tests.federation.sites import free_port
 from tests.support.cli import dev_exports, ok, refused, run
 from tests.support.nodes import start_node
+
+pytestmark = pytest.mark.one_store  # the CLI reaches the node over HTTP, whichever store it has
 
 
 def test_status_shows_the_build_and_backends(node) -> None:
