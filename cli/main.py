@@ -172,7 +172,8 @@ def dev(
             core = getattr(node, "core", None)
             if core is not None and core.ipfs is not None and core.ipfs.embedded is not None:
                 env["COLONIES_IPFS_API"] = core.ipfs.embedded.api_multiaddr
-            where = f"# port {config.port} from {port_source}; server id {config.server_id} (the public dev identity)"
+            port = f"{node.port}, a free one (--port 0)" if config.port == 0 else f"{node.port} from {port_source}"
+            where = f"# port {port}; server id {config.server_id} (the public dev identity)"
             output.print_plain(["# colonies dev: paste these lines into a shell to use this node", where] + output.export_lines(env))
             runs = (
                 "no executor runs here (--no-executor)" if no_executor else

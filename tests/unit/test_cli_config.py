@@ -436,6 +436,9 @@ def test_cli_dev_says_where_its_port_came_from(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(serve_mod, "_default_factory", _fake_factory(made))
     result = runner.invoke(app, ["dev", "--no-executor"], env={"COLONIES_SERVER_PORT": "50999"})
     assert result.exit_code == 0, result.output
-    assert "# port 50999 from env COLONIES_SERVER_PORT" in result.output
+    assert made[0].config.port == 50999  # the fake node says it bound 4242
+    assert "# port 4242 from env COLONIES_SERVER_PORT" in result.output
     result = runner.invoke(app, ["dev", "--no-executor", "--port", "0"], env={"COLONIES_SERVER_PORT": "50999"})
-    assert made[1].config.port == 0 and "# port 0 from flag --port" in result.output
+    assert made[1].config.port == 0 and "# port 4242, a free one (--port 0)" in result.output
+    result = runner.invoke(app, ["dev", "--no-executor", "--port", "4242"], env={"COLONIES_SERVER_PORT": "50999"})
+    assert "# port 4242 from flag --port" in result.output
