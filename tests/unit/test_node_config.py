@@ -10,7 +10,7 @@ def test_cfs_keys_read_as_nested_tables_beside_or_inside_node(tmp_path: Path) ->
     beside = tmp_path / "beside.toml"
     beside.write_text('port = 50123\n[cfs]\nstorage = "ipfs"\nipfs.api = "/ip4/127.0.0.1/tcp/5001"\nipfs.timeout = 5\n')
     config = load_config(beside, env={})
-    assert (config.port, config.cfs_storage, config.ipfs_api, config.ipfs_timeout, config.extra) == (50123, "ipfs", "/ip4/127.0.0.1/tcp/5001", 5.0, {})
+    assert (config.port, config.cfs_storage, config.ipfs_api, config.ipfs_timeout) == (50123, "ipfs", "/ip4/127.0.0.1/tcp/5001", 5.0)
 
     inside = tmp_path / "inside.toml"
     inside.write_text('[node]\nport = 50124\n[node.cfs.ipfs]\nembedded = true\nswarm = "/ip4/127.0.0.1/tcp/4101"\n')
