@@ -196,10 +196,16 @@ def server_start(
     ] = None,
     port: PortOption = None,
     host: Annotated[str | None, typer.Option("--host", help="Address to bind (overrides config and env).")] = None,
+    tls_cert: Annotated[
+        str | None, typer.Option("--tls-cert", help="PEM certificate (chain) to serve HTTPS with (config tls_cert, COLONIES_TLSCERT).")
+    ] = None,
+    tls_key: Annotated[
+        str | None, typer.Option("--tls-key", help="PEM private key of --tls-cert (config tls_key, COLONIES_TLSKEY).")
+    ] = None,
 ) -> None:
     """Run a node from a TOML config; COLONIES_* env vars override it, flags override both."""
     try:
-        config = build_server_config(config_file, host=host, port=port)
+        config = build_server_config(config_file, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
     except ConfigError as err:
         _fail(str(err))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import ssl
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -138,6 +139,11 @@ def _check_tls(config: NodeConfig) -> None:
         path = getattr(config, name)
         if path and not Path(path).is_file():
             raise ConfigError(f"{name}: no such file: {path}")
+    if config.tls_cert:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(config.tls_cert, config.tls_key)
+        except (ssl.SSLError, OSError) as err:
+            raise ConfigError(f"cannot use tls_cert and tls_key: {err}") from None
 
 
 def _check_public_keys(config: NodeConfig) -> None:
@@ -155,6 +161,8 @@ def build_server_config(
     *,
     host: str | None = None,
     port: int | None = None,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> NodeConfig:
     """TOML file (optional), then COLONIES_* env, then flags; validated for a production start."""
@@ -168,6 +176,10 @@ def build_server_config(
         raise ConfigError(f"invalid configuration value: {err}") from None
     if host is not None:
         config = dataclasses.replace(config, host=host)
+    if tls_cert is not None:
+        config = dataclasses.replace(config, tls_cert=tls_cert)
+    if tls_key is not None:
+        config = dataclasses.replace(config, tls_key=tls_key)
     config = dataclasses.replace(
         config,
         port=_port(port if port is not None else config.port, "--port" if port is not None else "port"),
