@@ -195,12 +195,18 @@ def server_start(
     ] = None,
     port: ServerPortOption = None,
     host: Annotated[str | None, typer.Option("--host", help="Address to bind (overrides the config file and env).")] = None,
+    tls_cert: Annotated[
+        str | None, typer.Option("--tls-cert", help="PEM certificate (chain) to serve HTTPS with (config tls_cert, COLONIES_TLSCERT).")
+    ] = None,
+    tls_key: Annotated[
+        str | None, typer.Option("--tls-key", help="PEM private key of --tls-cert (config tls_key, COLONIES_TLSKEY).")
+    ] = None,
 ) -> None:
     """Run a node: flags override the TOML config, which overrides COLONIES_* env vars, which override defaults.
 
     It prints the server id (never a key) and port it uses, and where each came from."""
     try:
-        config, sources = server_config_and_sources(config_file, host=host, port=port)
+        config, sources = server_config_and_sources(config_file, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
     except ConfigError as err:
         _fail(str(err))
     output.print_plain(describe_start(config, sources))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import ssl
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -142,6 +143,11 @@ def _check_tls(config: NodeConfig) -> None:
         path = getattr(config, name)
         if path and not Path(path).is_file():
             raise ConfigError(f"{name}: no such file: {path}")
+    if config.tls_cert:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(config.tls_cert, config.tls_key)
+        except (ssl.SSLError, OSError) as err:
+            raise ConfigError(f"cannot use tls_cert and tls_key: {err}") from None
 
 
 def _check_public_keys(config: NodeConfig) -> None:
@@ -159,6 +165,8 @@ def server_config_and_sources(
     *,
     host: str | None = None,
     port: int | None = None,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> tuple[NodeConfig, dict[str, str]]:
     """Flags over the TOML file (optional) over COLONIES_* env over defaults, validated for a
@@ -177,6 +185,10 @@ def server_config_and_sources(
         config, sources["host"] = dataclasses.replace(config, host=host), "flag --host"
     if port is not None:
         sources["port"] = "flag --port"
+    if tls_cert is not None:
+        config, sources["tls_cert"] = dataclasses.replace(config, tls_cert=tls_cert), "flag --tls-cert"
+    if tls_key is not None:
+        config, sources["tls_key"] = dataclasses.replace(config, tls_key=tls_key), "flag --tls-key"
     config = dataclasses.replace(
         config,
         port=_port(port if port is not None else config.port, "--port" if port is not None else "port"),
@@ -194,9 +206,11 @@ def build_server_config(
     *,
     host: str | None = None,
     port: int | None = None,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> NodeConfig:
-    return server_config_and_sources(path, host=host, port=port, env=env)[0]
+    return server_config_and_sources(path, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, env=env)[0]
 
 
 def identity_source(sources: Mapping[str, str]) -> str:

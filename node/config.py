@@ -29,6 +29,18 @@ class NodeConfig:
     tls_cert: str = ""
     tls_key: str = ""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # --- limits that bound cost (docs/security.md, "Limits" and "Rate limiting") ---
+    header_timeout: float = 10.0  # seconds a client may take to send a request's headers
+    keepalive_timeout: float = 75.0  # seconds an idle keep-alive connection stays open
+    max_reply_bytes: int = 32 * 1024 * 1024  # a list reply stops before this many bytes
+    max_output_bytes: int = 4 * 1024 * 1024  # a process's output (setoutput, close successful)
+    max_name_length: int = 256  # function names, node names, labels, executor types and names, keys
+    max_value_bytes: int = 1024 * 1024  # one attribute or env value
+    max_attributes: int = 1000  # attributes of one process (env entries included)
+    max_channel_bytes: int = 64 * 1024 * 1024  # payload bytes in all channels of one process
+    rate_limit_identity: float = 0.0  # requests/s per signing identity; 0 = off
+    rate_limit_address: float = 0.0  # requests/s per source address; 0 = off
+    rate_limit_burst: float = 2.0  # a bucket holds this many seconds' worth of requests
     allow_executor_reregister: bool = False
     # services
     timeout_check_interval: float = 1.0
@@ -101,6 +113,17 @@ _ENV = {
     "COLONIES_RETENTION": "retention",
     "COLONIES_RETENTION_POLICY": "retention_policy",
     "COLONIES_MAX_BODY_BYTES": "max_body_bytes",
+    "COLONIES_HEADER_TIMEOUT": "header_timeout",
+    "COLONIES_KEEPALIVE_TIMEOUT": "keepalive_timeout",
+    "COLONIES_MAX_REPLY_BYTES": "max_reply_bytes",
+    "COLONIES_MAX_OUTPUT_BYTES": "max_output_bytes",
+    "COLONIES_MAX_NAME_LENGTH": "max_name_length",
+    "COLONIES_MAX_VALUE_BYTES": "max_value_bytes",
+    "COLONIES_MAX_ATTRIBUTES": "max_attributes",
+    "COLONIES_MAX_CHANNEL_BYTES": "max_channel_bytes",
+    "COLONIES_RATE_LIMIT_IDENTITY": "rate_limit_identity",
+    "COLONIES_RATE_LIMIT_ADDRESS": "rate_limit_address",
+    "COLONIES_RATE_LIMIT_BURST": "rate_limit_burst",
     "COLONIES_CRON_CHECKER_PERIOD": "cron_checker_period",
     "COLONIES_GENERATOR_CHECKER_PERIOD": "generator_checker_period",
     "COLONIES_FEDERATION_AUTHORITY_ID": "federation_authority_id",
