@@ -123,7 +123,9 @@ def test_server_start_serves_https_with_cert_and_key_flags(tmp_path, certificate
     )
     try:
         assert server.stdout is not None
-        line = server.stdout.readline()
+        for line in server.stdout:  # where the identity and port came from, then "ready … at URL"
+            if line.startswith("ready") or server.poll() is not None:
+                break
         assert re.search(rf"https://127\.0\.0\.1:{port}", line), (line, server.stderr.read() if server.poll() is not None else "")
         with Client(f"https://127.0.0.1:{port}", dev.SERVER_PRVKEY, cafile=str(ca)) as client:
             assert client.list_colonies() == []
