@@ -162,7 +162,9 @@ async def test_twenty_nodes_all_find_a_cid_advertised_by_one():
 
 
 async def test_republishing_many_cids_reuses_the_storers_and_spreads_the_stores():
-    interval, count = 2.0, 200
+    # 4 s: advertising the 200 (each a crawl and two stores) must end before the first republish
+    # is due, or the first count below sees republished stores too (it took over 2 s under load)
+    interval, count = 4.0, 200
     async with cluster(3, cid_republish_interval=interval) as (a, b, c):
         sent: Counter[str] = Counter()
         _load_benchmark().count_datagrams(a, sent)

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from colonies import crypto, dev
 from colonies.cli.main import app
 from colonies.client import Client, func_spec
-from colonies.models import FAILED, RUNNING, SUCCESS, UNREGISTERED, WAITING
+from colonies.models import FAILED, SUCCESS, UNREGISTERED, WAITING
 from tests.support.nodes import start_node
 
 pytestmark = pytest.mark.one_store  # a client of the node over HTTP, whichever store it has
@@ -107,7 +107,9 @@ def test_sigterm_lets_a_running_process_finish_within_the_grace(colony, started,
     started.append(one)
     with Client(colony.url, user.prvkey) as client:
         process = client.submit(func_spec(PYTHON, colony.name, executortype, args=["-c", WAIT_FOR_FILE, str(go_on)]))
-        wait_until(lambda: client.get_process(process).state == RUNNING)
+        # RUNNING alone is not enough: the claim may still be on its way to the executor, which
+        # then never held it; the child's first line in the log says it runs there
+        wait_until(lambda: bool(client.get_logs(colony.name, process)))
         one.process.send_signal(signal.SIGTERM)
         go_on.touch()
         assert one.process.wait(30) == 0
@@ -140,7 +142,9 @@ def test_an_approved_identity_fails_what_it_holds_when_stopped(colony, started, 
     assert f"shell executor {worker.name} " in one.output[-1]
     with Client(colony.url, user.prvkey) as client:
         process = client.submit(func_spec(PYTHON, colony.name, executortype, args=["-c", WAIT_FOR_FILE, str(tmp_path / "never")]))
-        wait_until(lambda: client.get_process(process).state == RUNNING)
+        # RUNNING alone is not enough: the claim may still be on its way to the executor, which
+        # then never held it; the child's first line in the log says it runs there
+        wait_until(lambda: bool(client.get_logs(colony.name, process)))
         assert one.terminate() == 0
         failed = client.get_process(process)
         assert failed.state == FAILED
