@@ -110,7 +110,9 @@ async def _subscribe(core: NodeCore, envelope: Envelope) -> tuple[Subscription, 
             raise RPCError(403, f"Access denied, not a member of Colony with name {record.colonyname}")
         return sub, timeout, record if record.state == msg.state else None
 
-    if core.directory.colony(msg.colonyname) is None:
+    server_id = core.directory.server_id
+    if core.directory.colony(msg.colonyname) is None and server_id and caller_id == server_id:
+        # only the server owner learns that a colony does not exist (rpc.Call.colony)
         raise RPCError(404, f"Colony with name {msg.colonyname} does not exists")
     if core.directory.member_name(msg.colonyname, caller_id, approved=True) is None:
         raise RPCError(403, f"Access denied, not a member of Colony with name {msg.colonyname}")

@@ -14,8 +14,8 @@ from colonies.messages import (
     ReportAllocationMsg,
     UpdateExecutorMsg,
 )
-from colonies.models import APPROVED, PENDING, REJECTED, UNREGISTERED
-from colonies.node.domain.executors import unregister
+from colonies.models import APPROVED, PENDING, UNREGISTERED
+from colonies.node.domain.executors import reject, unregister
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.store import directory as dq
 from colonies.node.validate import require_id, require_name
@@ -102,11 +102,16 @@ async def get_executor_by_id(call: Call, msg: GetExecutorByIdMsg) -> models.Exec
     return _with_liveness(call, executor)
 
 
-async def _set_state(call: Call, msg: ExecutorNameMsg, state: int) -> dict[str, Any]:
-    call.require_colony_owner(msg.colonyname)
+def _registered(call: Call, msg: ExecutorNameMsg) -> models.Executor:
     executor = _existing(call, msg.colonyname, msg.executorname)
     if executor.state == UNREGISTERED:
         raise bad_request(f"Executor with name {msg.executorname} is unregistered")
+    return executor
+
+
+async def _set_state(call: Call, msg: ExecutorNameMsg, state: int) -> dict[str, Any]:
+    call.require_colony_owner(msg.colonyname)
+    _registered(call, msg)
     await call.node.db.write(lambda conn: dq.set_executor_state(conn, msg.colonyname, msg.executorname, state))
     call.node.directory.update_executor(msg.colonyname, msg.executorname, state=state)
     return EMPTY
@@ -119,7 +124,10 @@ async def approve_executor(call: Call, msg: ExecutorNameMsg) -> dict[str, Any]:
 
 @rpc("rejectexecutormsg", ExecutorNameMsg)
 async def reject_executor(call: Call, msg: ExecutorNameMsg) -> dict[str, Any]:
-    return await _set_state(call, msg, REJECTED)
+    call.require_colony_owner(msg.colonyname)
+    executor = _registered(call, msg)
+    await reject(call.node, executor)
+    return EMPTY
 
 
 @rpc("removeexecutormsg", ExecutorNameMsg)

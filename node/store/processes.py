@@ -568,11 +568,12 @@ def remove_colony_batch(conn: Connection, colonyname: str, limit: int) -> int:
 
 
 def release_executor_processes(conn: Connection, colonyname: str, executorid: str, now: int) -> list[ProcessRecord]:
-    """An executor left: its running processes go back to the queue (not counted as a retry)."""
+    """An executor left or was rejected: its running processes go back to the queue, each
+    counted as a retry (the attempt was lost)."""
     ids = conn.execute(
         select(P.processid).where(P.colonyname == colonyname, P.state == RUNNING, P.assignedexecutorid == executorid)
     ).scalars().all()
-    released = [release(conn, processid=pid, now=now, count_retry=False) for pid in ids]
+    released = [release(conn, processid=pid, now=now, count_retry=True) for pid in ids]
     return [r for r in released if r is not None]
 
 
