@@ -50,6 +50,9 @@ async def dispatch(core: NodeCore, body: bytes) -> bytes:
         route, caller_id, msg = await _decode_big(body)
     else:
         route, caller_id, msg = _decode(body)
+    if caller_id in core.heard_from:
+        # an executor known to call in: any signed call shows it is alive (a busy one does not poll)
+        core.heard_from[caller_id] = Call.now()
     result = await route.handler(Call(core, caller_id, route.msgtype), msg)
     return reply_bytes(route.reply_payloadtype, encode_json(result))
 

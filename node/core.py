@@ -28,7 +28,7 @@ class NodeCore:
     events: ProcessEvents = field(init=False)
     # live channel subscribers and per-process channel append rate limits
     channels: ChannelHub = field(default_factory=ChannelHub)
-    # executor id → last assign call (ns); flushed to the store by the liveness service
+    # executor id → last signed call (ns), from its first assign on; flushed by the liveness service
     heard_from: dict[str, int] = field(default_factory=dict)
     # the port the HTTP server really listens on (config.port may be 0 = any free port)
     listen_port: int = 0

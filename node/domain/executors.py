@@ -46,3 +46,16 @@ async def reject(node: NodeCore, executor: models.Executor) -> int:
     released = await _without_its_processes(node, executor, lambda conn: dq.set_executor_state(conn, colonyname, name, REJECTED))
     node.directory.update_executor(colonyname, name, state=REJECTED)
     return released
+
+
+async def release_orphaned(node: NodeCore) -> int:
+    """Processes still RUNNING on an executor that was removed or rejected (a crash between, or
+    a store from before those released them) go back to the queue. Ids the directory does not
+    know are left alone: they are peer nodes running forwarded work (federation watches them).
+    Returns how many processes changed."""
+    released = 0
+    for colonyname, executorid in await node.db.read(pq.running_assignees):
+        executor = node.directory.executor_by_id(colonyname, executorid)
+        if executor is not None and executor.executorid == executorid and executor.state in (UNREGISTERED, REJECTED):
+            released += await _without_its_processes(node, executor, lambda conn: None)
+    return released

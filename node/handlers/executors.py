@@ -16,8 +16,10 @@ from colonies.messages import (
 )
 from colonies.models import APPROVED, PENDING, UNREGISTERED
 from colonies.node.domain.executors import reject, unregister
+from colonies.node.domain.processes import change
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.store import directory as dq
+from colonies.node.store import processes as pq
 from colonies.node.validate import require_id, require_name
 from colonies.timefmt import format_ns
 from colonies.wire import RPCError
@@ -70,11 +72,15 @@ async def add_executor(call: Call, msg: AddExecutorMsg) -> models.Executor:
     )
 
     def write(conn):  # type: ignore[no-untyped-def]
+        released = []
         if old is not None:
             dq.unregister_executor(conn, old.colonyname, old.executorname)
+            # the old registration will not close what it ran (allow_executor_reregister)
+            released = pq.release_executor_processes(conn, old.colonyname, old.executorid, now)
         dq.upsert_executor(conn, stored, now)
+        return released
 
-    await call.node.db.write(write)
+    await change(call.node, write, now)
     if old is not None:
         directory.forget_functions_of(old.colonyname, old.executorname)
     directory.put_executor(stored)

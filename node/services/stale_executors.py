@@ -1,9 +1,11 @@
 """Stale-executor cleanup (spec §4.5): executors silent for too long are removed from their colony.
 
-Every `cleanup_interval` seconds, an executor whose last contact (its latest assign call: this
-node's memory, or the stored value written behind by the liveness service) is older than
-`stale_executor_duration` seconds is unregistered exactly as `removeexecutormsg` does. Executors
-never heard from since they were (re)registered are left alone.
+Every `cleanup_interval` seconds, an executor whose last contact (its latest signed call from its
+first assign on: this node's memory, or the stored value written behind by the liveness service)
+is older than `stale_executor_duration` seconds is unregistered exactly as `removeexecutormsg`
+does: what it was running goes back to the queue, a retry each, whatever its maxexectime.
+Executors never heard from since they were (re)registered are left alone. The same run puts
+back processes left RUNNING on executors already removed or rejected.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import logging
 from colonies import models
 from colonies.node.core import NodeCore
 from colonies.node.services.base import every
-from colonies.node.domain.executors import unregister
+from colonies.node.domain.executors import release_orphaned, unregister
 from colonies.node.store import directory as dq
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,9 @@ async def sweep(core: NodeCore) -> list[models.Executor]:
             released,
         )
         removed.append(executor)
+    orphans = await release_orphaned(core)
+    if orphans:
+        log.info("%d processes of removed or rejected executors back in the queue", orphans)
     return removed
 
 

@@ -567,6 +567,12 @@ def remove_colony_batch(conn: Connection, colonyname: str, limit: int) -> int:
     return _remove_ids(conn, ids)
 
 
+def running_assignees(conn: Connection) -> list[tuple[str, str]]:
+    """(colonyname, assignedexecutorid) of every executor (or peer node) running something."""
+    rows = conn.execute(select(P.colonyname, P.assignedexecutorid).where(P.state == RUNNING).distinct())
+    return [(r[0], r[1]) for r in rows]
+
+
 def release_executor_processes(conn: Connection, colonyname: str, executorid: str, now: int) -> list[ProcessRecord]:
     """An executor left or was rejected: its running processes go back to the queue, each
     counted as a retry (the attempt was lost)."""
