@@ -66,6 +66,9 @@ class NodeConfig:
     ipfs_embedded: bool = False
     ipfs_swarm: str = "/ip4/127.0.0.1/tcp/0"  # the embedded node's swarm address (0 = a free port)
     ipfs_timeout: float = 30.0  # seconds one IPFS fetch may take before it fails
+    # security.strict (docs/security.md "Strict mode"): signed payloads must carry a fresh
+    # timestamp and a nonce not seen before; off by default so unmodified pycolonies keeps working
+    security_strict: bool = False
     # well-known bootstrap objects for dev mode (colony, user, executor) — see colonies.dev
     dev: bool = False
     build_version: str = ""
@@ -114,6 +117,7 @@ _ENV = {
     "COLONIES_IPFS_EMBEDDED": "ipfs_embedded",
     "COLONIES_IPFS_SWARM": "ipfs_swarm",
     "COLONIES_IPFS_TIMEOUT": "ipfs_timeout",
+    "COLONIES_SECURITY_STRICT": "security_strict",
     "BUILD_VERSION": "build_version",
     "BUILD_TIME": "build_time",
 }
@@ -125,7 +129,10 @@ _NESTED = {
     "cfs.ipfs.embedded": "ipfs_embedded",
     "cfs.ipfs.swarm": "ipfs_swarm",
     "cfs.ipfs.timeout": "ipfs_timeout",
+    "security.strict": "security_strict",
 }
+
+_NESTED_ROOTS = {dotted.split(".")[0] for dotted in _NESTED}
 
 # env vars given in another unit than the field: value × factor (upstream periods are in ms)
 _ENV_SCALE = {"cron_checker_period": 0.001, "generator_checker_period": 0.001}
@@ -158,7 +165,7 @@ def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] 
                 if value is not None:
                     values[name] = _coerce(name, value)
         for key, value in table.items():
-            if key == "cfs" and isinstance(value, dict):
+            if key in _NESTED_ROOTS and isinstance(value, dict):
                 continue  # read through _NESTED above
             if key in known:
                 values[key] = _coerce(key, value)

@@ -424,7 +424,12 @@ def _conditioned_heads(conn: Connection, params: dict[str, Any]) -> list[Row]:
 
 _close = Prepared(
     update(processes)
-    .where(P.processid == bindparam("b_processid"), P.assignedexecutorid == bindparam("b_executorid"), P.state == RUNNING)
+    .where(
+        P.processid == bindparam("b_processid"),
+        P.assignedexecutorid == bindparam("b_executorid"),
+        P.state == RUNNING,
+        or_(bindparam("b_starttime", type_=BigInteger) == 0, P.starttime == bindparam("b_starttime", type_=BigInteger)),
+    )
     .values(
         state=bindparam("b_state"),
         endtime=bindparam("b_now"),
@@ -445,13 +450,16 @@ def close(
     now: int,
     output: bytes | None = None,
     errors: bytes | None = None,
+    starttime: int = 0,
 ) -> ProcessRecord | None:
-    """RUNNING → SUCCESS/FAILED, only by the assigned executor; None if that does not hold."""
+    """RUNNING → SUCCESS/FAILED, only by the assigned executor (in its run that started at
+    `starttime`, if not 0); None if that does not hold."""
     row = _close.first(
         conn,
         {
             "b_processid": processid,
             "b_executorid": executorid,
+            "b_starttime": starttime,
             "b_state": state,
             "b_now": now,
             "b_output": output.decode() if output is not None else None,
@@ -462,13 +470,13 @@ def close(
     return _with_attributes(conn, row)
 
 
-def set_output(conn: Connection, *, processid: str, executorid: str, output: bytes) -> bool:
-    result = conn.execute(
-        update(processes)
-        .where(P.processid == processid, P.assignedexecutorid == executorid, P.state == RUNNING)
-        .values(output=output.decode())
-    )
-    return result.rowcount == 1
+def set_output(conn: Connection, *, processid: str, executorid: str, output: bytes, starttime: int = 0) -> bool:
+    """The output of a running process, only by its executor (in the run that started at
+    `starttime`, if not 0)."""
+    query = update(processes).where(P.processid == processid, P.assignedexecutorid == executorid, P.state == RUNNING)
+    if starttime:
+        query = query.where(P.starttime == starttime)
+    return conn.execute(query.values(output=output.decode())).rowcount == 1
 
 
 def fail_waiting_many(conn: Connection, ids: Sequence[str], *, now: int, errors: bytes) -> list[ProcessRecord]:
