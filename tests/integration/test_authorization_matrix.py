@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import defaultdict
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -311,3 +312,36 @@ def test_each_role_is_allowed_or_denied_as_the_matrix_says(node, msgtype):
     observed = observed_row(node.url, msgtype, expected)
     wrong = {role: ("allowed" if observed[role] else "denied") for role in ROLES if observed[role] != expected[role]}
     assert wrong == {}, f"{msgtype}: {wrong}"
+
+
+@pytest.fixture(scope="module")
+def world(node) -> World:
+    built = World(node.url).build()
+    yield built
+    for colony in (built.colony, built.ids["other"]):
+        call(node.url, {"msgtype": "removecolonymsg", "colonyname": colony}, dev.SERVER_PRVKEY)
+
+
+def refusal(world: World, role: str, msg: dict[str, Any]) -> tuple[int, str]:
+    status, envelope = post_raw(world.url, wire.build_request(msg, world.keys[role].prvkey))
+    return status, envelope["payload"]["message"] if envelope["error"] else ""
+
+
+def _naming_a_colony() -> list[str]:
+    """The msgtypes whose probe names the colony (the others name ids only)."""
+    sample = World("", colony="SAMPLE-COLONY", keys=defaultdict(lambda: Key("", "")), ids=defaultdict(str))
+    return sorted(msgtype for msgtype, probe in PROBES.items() if sample.colony in json.dumps(probe(sample)))
+
+
+NAMING_A_COLONY = _naming_a_colony()
+
+
+@pytest.mark.parametrize("msgtype", NAMING_A_COLONY)
+@pytest.mark.parametrize("role", ["ST", "OC"])
+def test_an_outsider_cannot_tell_an_existing_colony_name_from_others(world, msgtype, role):
+    """Issue 12, item 8: the same status and message for a colony that does not exist."""
+    unknown = replace(world, colony=f"nowhere-{secrets.token_hex(5)}")
+    on_existing = refusal(world, role, {"msgtype": msgtype, **PROBES[msgtype](world)})
+    on_unknown = refusal(unknown, role, {"msgtype": msgtype, **PROBES[msgtype](unknown)})
+    assert on_existing[0] == 403
+    assert (on_unknown[0], on_unknown[1].replace(unknown.colony, world.colony)) == on_existing
