@@ -157,6 +157,21 @@ def test_a_replayed_subscription_is_refused_in_strict_mode(strict_node):
     assert replayed["error"] is True and replayed["payload"]["status"] == 403
 
 
+def test_the_cli_works_against_a_strict_node_in_process_and_as_a_subprocess(strict_node):
+    from types import SimpleNamespace
+
+    from tests.support.cli import dev_exports, ok, run
+
+    colony, owner = new_colony(strict_node.url)
+    member = add_executor(strict_node.url, colony, owner)
+    fixture = SimpleNamespace(name=colony, owner_prvkey=owner, colonyid=crypto.id_from_private_key(owner))
+    env = dev_exports(strict_node.url, fixture, member)
+    assert json.loads(ok(env, "colony", "get", "--json").stdout)["name"] == colony
+    done = run(env, "colony", "get", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["name"] == colony
+
+
 def test_by_default_unstamped_and_repeated_payloads_are_served_as_upstream(node):
     colony, owner = new_colony(node.url)
     captured = unstamped({"msgtype": "getcolonymsg", "colonyname": colony}, owner)
