@@ -17,7 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -315,7 +315,7 @@ def test_each_role_is_allowed_or_denied_as_the_matrix_says(node, msgtype):
 
 
 @pytest.fixture(scope="module")
-def world(node) -> World:
+def world(node) -> Iterator[World]:
     built = World(node.url).build()
     yield built
     for colony in (built.colony, built.ids["other"]):

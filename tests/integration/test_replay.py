@@ -172,6 +172,14 @@ def test_the_cli_works_against_a_strict_node_in_process_and_as_a_subprocess(stri
     assert json.loads(done.stdout)["name"] == colony
 
 
+def test_unmodified_pycolonies_is_refused_by_a_strict_node_with_a_message_saying_why(strict_node):
+    from pycolonies import Colonies
+
+    colony, owner = new_colony(strict_node.url)
+    with pytest.raises(Exception, match="Replay protection"):
+        Colonies("127.0.0.1", strict_node.port).get_colony(colony, owner)
+
+
 def test_by_default_unstamped_and_repeated_payloads_are_served_as_upstream(node):
     colony, owner = new_colony(node.url)
     captured = unstamped({"msgtype": "getcolonymsg", "colonyname": colony}, owner)
