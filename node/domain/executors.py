@@ -54,7 +54,7 @@ async def release_orphaned(node: NodeCore) -> int:
     know are left alone: they are peer nodes running forwarded work (federation watches them).
     Returns how many processes changed."""
     released = 0
-    for colonyname, executorid in await node.db.read(pq.running_assignees):
+    for colonyname, executorid, _started in await node.db.read(pq.running_assignees):
         executor = node.directory.executor_by_id(colonyname, executorid)
         if executor is not None and executor.executorid == executorid and executor.state in (UNREGISTERED, REJECTED):
             released += await _without_its_processes(node, executor, lambda conn: None)

@@ -16,15 +16,18 @@ from colonies.node.core import NodeCore
 from colonies.node.services.base import every
 from colonies.node.domain.executors import release_orphaned, unregister
 from colonies.node.store import directory as dq
+from colonies.node.store import processes as pq
 
 log = logging.getLogger(__name__)
 
 NS = 1_000_000_000
 
 
-def _last_heard(core: NodeCore, executorid: str, commissioned: int, stored: int) -> int:
-    """Latest contact since commissioning, 0 if none: a reused id must not inherit old contact."""
-    heard = max(core.heard_from.get(executorid, 0), stored)
+def _last_heard(core: NodeCore, executorid: str, commissioned: int, stored: int, started: int) -> int:
+    """Latest contact since commissioning, 0 if none: a reused id must not inherit old contact.
+    `started`: when the latest process it runs was assigned to it (its assign call), known even
+    when the node stopped before the contact was written behind."""
+    heard = max(core.heard_from.get(executorid, 0), stored, started)
     return heard if heard >= commissioned else 0
 
 
@@ -35,9 +38,10 @@ def _cutoff(core: NodeCore) -> int:
 async def stale_executors(core: NodeCore) -> list[models.Executor]:
     cutoff = _cutoff(core)
     rows = await core.db.read(dq.executor_liveness)
+    started = {(c, e): s for c, e, s in await core.db.read(pq.running_assignees)}
     stale = []
     for colonyname, name, executorid, commissioned, stored in rows:
-        heard = _last_heard(core, executorid, commissioned, stored)
+        heard = _last_heard(core, executorid, commissioned, stored, started.get((colonyname, executorid), 0))
         if heard == 0 or heard >= cutoff:
             continue
         executor = core.directory.executor(colonyname, name)

@@ -575,10 +575,15 @@ def remove_colony_batch(conn: Connection, colonyname: str, limit: int) -> int:
     return _remove_ids(conn, ids)
 
 
-def running_assignees(conn: Connection) -> list[tuple[str, str]]:
-    """(colonyname, assignedexecutorid) of every executor (or peer node) running something."""
-    rows = conn.execute(select(P.colonyname, P.assignedexecutorid).where(P.state == RUNNING).distinct())
-    return [(r[0], r[1]) for r in rows]
+def running_assignees(conn: Connection) -> list[tuple[str, str, int]]:
+    """(colonyname, assignedexecutorid, latest starttime) of every executor (or peer node)
+    running something: it called in (its assign) at that time at least."""
+    rows = conn.execute(
+        select(P.colonyname, P.assignedexecutorid, func.max(P.starttime))
+        .where(P.state == RUNNING)
+        .group_by(P.colonyname, P.assignedexecutorid)
+    )
+    return [(r[0], r[1], r[2] or 0) for r in rows]
 
 
 def release_executor_processes(conn: Connection, colonyname: str, executorid: str, now: int) -> list[ProcessRecord]:

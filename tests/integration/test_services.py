@@ -193,6 +193,32 @@ async def test_after_a_restart_a_busy_executor_is_still_heard_from(tmp_path: Pat
         running.stop()
 
 
+async def test_an_executor_gone_before_its_contact_was_written_is_still_found_stale(stale_node):
+    """A node that stopped before writing the contact behind (a crash) still knows the executor
+    called in: it was assigned a process then."""
+    from colonies.node.store import directory as dq
+
+    colony = await _colony(stale_node)
+    gone = await colony.add_executor("gone")
+    user = await colony.add_user()
+    async with AsyncClient(colony.url, gone.prvkey) as ex, AsyncClient(colony.url, user.prvkey) as us:
+        submitted = await us.submit(func_spec("f", colony.name, "test", maxexectime=-1))
+        await ex.assign(colony.name, 5)
+        core = stale_node.node.core
+
+        async def forget_the_contact() -> None:
+            core.heard_from.pop(gone.id, None)
+            await core.db.write(lambda conn: dq.touch_executors(conn, {gone.id: 0}))
+
+        stale_node.call(forget_the_contact())
+
+        async def requeued() -> bool:
+            return (await us.get_process(submitted.processid)).state == WAITING
+
+        await _eventually(requeued)
+        assert await colony.executor_state("gone") == UNREGISTERED
+
+
 @pytest.fixture
 def sweeping_node(tmp_path: Path) -> Iterator[RunningNode]:
     """Cleanup runs often; executors are never stale within a test."""
