@@ -5,18 +5,16 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import tempfile
 import urllib.parse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
 from colonies import dev as dev_ids
-from colonies.node.config import NodeConfig
-
-from . import dev_executor, output
+from . import blueprint, channel, config, cron, dev_executor, generator, location, output, security, server
 from .attribute import app as attribute_app
 from .colony import app as colony_app
 from .executor import app as executor_app
@@ -29,19 +27,20 @@ from .log import app as log_app
 from .node import app as node_app
 from .process import app as process_app
 from .workflow import app as workflow_app
-from .node_config import ConfigError, build_dev_config, build_server_config, ensure_data_dir, is_loopback
-from .serve import Companion, ServedNode, run, serve
+from .node_config import ConfigError, build_dev_config, describe_start, dev_port_and_source, is_loopback, server_config_and_sources
+from .serve import ServedNode, run_node
 from .version import build_info
 
 # Locals stay hidden in tracebacks: they may hold private keys from the config.
+# context_settings on the root reach every sub-command: `-h` works everywhere.
 app = typer.Typer(
     name="colonies",
     help="ColonyOS Colonies in Python: run a node, manage colonies, processes and files.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_show_locals=False,
 )
-server_app = typer.Typer(help="Run a production Colonies server (node).", no_args_is_help=True)
+server_app = server.app  # status, stats, alive; `start` below
 app.add_typer(server_app, name="server")
 app.add_typer(federation_app, name="federation")
 app.add_typer(fs_app, name="fs")
@@ -55,10 +54,21 @@ app.add_typer(function_app, name="function")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(attribute_app, name="attribute")
 app.add_typer(log_app, name="log")
+app.add_typer(cron.app, name="cron")
+app.add_typer(generator.app, name="generator")
+app.add_typer(channel.app, name="channel")
+app.add_typer(location.app, name="location")
+app.add_typer(blueprint.app, name="blueprint")
+app.add_typer(security.app, name="security")
+app.command("config")(config.config)
 
-PortOption = Annotated[
+DevPortOption = Annotated[
     int | None,
-    typer.Option("--port", "-p", min=0, max=65535, help="HTTP port (0 picks a free one)."),
+    typer.Option("--port", "-p", min=0, max=65535, help="HTTP port, 0 picks a free one (default: COLONIES_SERVER_PORT, else 50080)."),
+]
+ServerPortOption = Annotated[
+    int | None,
+    typer.Option("--port", "-p", min=0, max=65535, help="HTTP port, 0 picks a free one (overrides the config file and COLONIES_SERVER_PORT)."),
 ]
 
 
@@ -86,20 +96,6 @@ def _check_dev_peers(peers: str) -> None:
             )
 
 
-def _run_node(config: NodeConfig, on_ready: Callable[[ServedNode], None], companion: Companion | None = None) -> None:
-    try:
-        ensure_data_dir(config)
-        run(serve(config, on_ready, companion=companion))
-    except KeyboardInterrupt:
-        pass
-    except OSError as err:  # typically: address already in use
-        _fail(f"cannot run the node on {config.host}:{config.port}: {err}")
-    except ValueError as err:  # a configuration the node refuses at start (e.g. cfs storage)
-        _fail(f"cannot run the node: {err}")
-    except RuntimeError as err:  # e.g. colonies.node.ipfs.IpfsStartError
-        _fail(f"cannot run the node: {err}")
-
-
 @app.callback()
 def root(
     verbose: Annotated[
@@ -114,7 +110,7 @@ def root(
 
 @app.command()
 def dev(
-    port: PortOption = None,
+    port: DevPortOption = None,
     host: Annotated[str, typer.Option("--host", help="Loopback address to bind.")] = "127.0.0.1",
     data_dir: Annotated[
         Path | None,
@@ -149,6 +145,7 @@ def dev(
     """
     _check_dev_peers(peers)
     try:
+        port_source = dev_port_and_source(port, os.environ)[1]
         config = build_dev_config(
             data_dir=str(data_dir) if data_dir else "",
             host=host,
@@ -175,7 +172,9 @@ def dev(
             core = getattr(node, "core", None)
             if core is not None and core.ipfs is not None and core.ipfs.embedded is not None:
                 env["COLONIES_IPFS_API"] = core.ipfs.embedded.api_multiaddr
-            output.print_plain(["# colonies dev: paste these lines into a shell to use this node"] + output.export_lines(env))
+            port = f"{node.port}, a free one (--port 0)" if config.port == 0 else f"{node.port} from {port_source}"
+            where = f"# port {port}; server id {config.server_id} (the public dev identity)"
+            output.print_plain(["# colonies dev: paste these lines into a shell to use this node", where] + output.export_lines(env))
             runs = (
                 "no executor runs here (--no-executor)" if no_executor else
                 f"executor {dev_ids.SHELL_EXECUTOR_NAME} (type {dev_ids.EXECUTOR_TYPE}) runs {', '.join(dev_executor.commands())}"
@@ -185,7 +184,7 @@ def dev(
                 f"data in {config.data_dir} ({kept}); Ctrl-C stops it"
             )
 
-        _run_node(config, announce, companion=None if no_executor else dev_executor.dev_shell)
+        run_node(config, announce, companion=None if no_executor else dev_executor.dev_shell)
 
 
 @server_app.command("start")
@@ -194,19 +193,28 @@ def server_start(
         Path | None,
         typer.Option("--config", "-c", exists=True, dir_okay=False, help="TOML node config (see configs/)."),
     ] = None,
-    port: PortOption = None,
-    host: Annotated[str | None, typer.Option("--host", help="Address to bind (overrides config and env).")] = None,
+    port: ServerPortOption = None,
+    host: Annotated[str | None, typer.Option("--host", help="Address to bind (overrides the config file and env).")] = None,
+    tls_cert: Annotated[
+        str | None, typer.Option("--tls-cert", help="PEM certificate (chain) to serve HTTPS with (config tls_cert, COLONIES_TLSCERT).")
+    ] = None,
+    tls_key: Annotated[
+        str | None, typer.Option("--tls-key", help="PEM private key of --tls-cert (config tls_key, COLONIES_TLSKEY).")
+    ] = None,
 ) -> None:
-    """Run a node from a TOML config; COLONIES_* env vars override it, flags override both."""
+    """Run a node: flags override the TOML config, which overrides COLONIES_* env vars, which override defaults.
+
+    It prints the server id (never a key) and port it uses, and where each came from."""
     try:
-        config = build_server_config(config_file, host=host, port=port)
+        config, sources = server_config_and_sources(config_file, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
     except ConfigError as err:
         _fail(str(err))
+    output.print_plain(describe_start(config, sources))
 
     def announce(node: ServedNode) -> None:
         output.ready(f"colonies node at {node.url}, server id {config.server_id}")
 
-    _run_node(config, announce)
+    run_node(config, announce)
 
 
 @app.command()

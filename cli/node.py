@@ -3,67 +3,38 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import msgspec
 import typer
-from rich.console import Console, RenderableType
-from rich.measure import Measurement
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from colonies import messages
 
-from . import output
+from . import common, output
+from .common import UrlOption, fail as _fail, show
 
-HELP = {"help_option_names": ["-h", "--help"]}
+app = common.group("This node in its federation: join, status, peers, leave.")
 
-app = typer.Typer(
-    help="This node in its federation: join, status, peers, leave.",
-    no_args_is_help=True,
-    context_settings=HELP,
-    pretty_exceptions_show_locals=False,
-)
-
-UrlOption = Annotated[
-    str, typer.Option("--url", envvar="COLONIES_NODE_URL", help="The node's API URL (default: from COLONIES_SERVER_HOST/PORT).")
-]
 KeyOption = Annotated[str, typer.Option("--server-prvkey", envvar="COLONIES_SERVER_PRVKEY", help="The server owner's private key.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the node's raw reply as JSON.")]
 
-NONE = "—"
-
-
-def _fail(message: str) -> NoReturn:
-    output.error(message)
-    raise typer.Exit(code=1)
-
-
-def _url(url: str) -> str:
-    if url:
-        return url
-    scheme = "https" if os.environ.get("COLONIES_SERVER_TLS", os.environ.get("COLONIES_TLS", "false")) == "true" else "http"
-    return f"{scheme}://{os.environ.get('COLONIES_SERVER_HOST', '127.0.0.1')}:{os.environ.get('COLONIES_SERVER_PORT', '50080')}"
+NONE = common.NONE
+# cli/fs.py takes these from here
+HELP = common.HELP
+_url = common.server_url
 
 
 def _call(url: str, prvkey: str, msg: messages.Msg, timeout: float = 30.0) -> Any:
-    from colonies.client import Client
-    from colonies.wire import RPCError
-
-    if not prvkey:
-        _fail("the server owner's key is needed: --server-prvkey or COLONIES_SERVER_PRVKEY")
-    with Client(_url(url), prvkey, timeout=timeout) as client:
-        try:
-            _, payload = client.rpc(msg, prvkey, timeout)
-        except RPCError as err:
-            _fail(f"{err.status}: {err.message}")
-        except OSError as err:
-            _fail(f"cannot reach the node: {err}")
+    key = common.server_key(prvkey)
+    with common.connect(url, key, timeout=timeout) as client:
+        _, payload = client.rpc(msg, key, timeout)
     return msgspec.json.decode(payload)
 
 
@@ -225,24 +196,13 @@ def peers_table(reply: list[Mapping[str, Any]], now: float) -> Table:
     return table
 
 
-def show(*renderables: RenderableType) -> None:
-    """Print to stdout; off a terminal at the width the content needs (rich would assume 80 columns)."""
-    console = output.out
-    if not console.is_terminal:
-        wide = console.options.update(width=10_000)
-        width = max([Measurement.get(console, wide, r).maximum for r in renderables] + [1])
-        console = Console(soft_wrap=True, highlight=False, width=width)
-    for renderable in renderables:
-        console.print(renderable)
-
-
 def _print_json(reply: Any) -> None:
     output.print_plain([json.dumps(reply, indent=2)])
 
 
 # --- commands ---------------------------------------------------------------------------
 
-@app.command(context_settings=HELP)
+@app.command()
 def status(url: UrlOption = "", server_prvkey: KeyOption = "", as_json: JsonOption = False) -> None:
     """The node's federation identity, certificate expiry, work per peer and types nobody runs."""
     reply = _call(url, server_prvkey, messages.NodeStatusMsg(msgtype="nodestatusmsg"))
@@ -252,7 +212,7 @@ def status(url: UrlOption = "", server_prvkey: KeyOption = "", as_json: JsonOpti
     show(*status_view(reply, time.time()))
 
 
-@app.command(context_settings=HELP)
+@app.command()
 def peers(
     url: UrlOption = "",
     server_prvkey: KeyOption = "",
@@ -271,7 +231,7 @@ def peers(
     show(peers_table(reply, time.time()))
 
 
-@app.command(context_settings=HELP)
+@app.command()
 def leave(
     url: UrlOption = "",
     server_prvkey: KeyOption = "",
@@ -282,21 +242,22 @@ def leave(
     output.ready(f"left the federation: {_text(reply.get('handedback'))} processes handed back, {_text(reply.get('running'))} still running")
 
 
-@app.command(context_settings=HELP)
+@app.command()
 def join(
     bootstrap: Annotated[str, typer.Option("--bootstrap", help="HOST:PORT[,HOST:PORT] of DHT nodes to join.")],
     config: Annotated[Path | None, typer.Option("--config", exists=True, dir_okay=False, help="Node config (TOML).")] = None,
     dht_port: Annotated[int | None, typer.Option("--dht-port", min=1, max=65535, help="UDP port of this node's DHT (default: from the config).")] = None,
 ) -> None:
     """Start this node from its config and join the federation through the bootstrap nodes."""
-    from .main import _run_node
-    from .node_config import ConfigError, build_server_config
+    from .node_config import ConfigError, describe_start, server_config_and_sources
+    from .serve import run_node
 
     try:
-        node_config = build_server_config(str(config) if config else None, host=None, port=None)
+        node_config, sources = server_config_and_sources(str(config) if config else None, host=None, port=None)
     except ConfigError as err:
         _fail(str(err))
     if not node_config.federation_authority_id:
         _fail("the config names no federation (federation_authority_id)")
     node_config = dataclasses.replace(node_config, bootstrap=bootstrap, dht_port=dht_port or node_config.dht_port)
-    _run_node(node_config, lambda node: output.ready(f"node at {node.url} joining through {bootstrap}"))
+    output.print_plain(describe_start(node_config, sources))
+    run_node(node_config, lambda node: output.ready(f"node at {node.url} joining through {bootstrap}"))

@@ -1,18 +1,19 @@
 """Assemble the NodeConfig that `colonies dev` and `colonies server start` run, without serving.
 
-Precedence for `server start`: TOML file < COLONIES_* environment < command-line flags.
+Precedence, highest first: command-line flag > config file > COLONIES_* environment > default.
 """
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
 import os
+import ssl
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
 from colonies import crypto, dev
-from colonies.node.config import DEFAULT_PORT, NodeConfig, load_config
+from colonies.node.config import DEFAULT, DEFAULT_PORT, ConfigKeyError, NodeConfig, load_config_with_sources
 
 from .version import package_version
 
@@ -44,12 +45,16 @@ def _port(raw: str | int, source: str) -> int:
     return port
 
 
-def dev_port(flag: int | None, env: Mapping[str, str]) -> int:
-    """--port, else COLONIES_SERVER_PORT (what `colonies dev` exports), else 50080."""
+def dev_port_and_source(flag: int | None, env: Mapping[str, str]) -> tuple[int, str]:
+    """--port, else COLONIES_SERVER_PORT (what `colonies dev` exports), else 50080; and which one."""
     if flag is not None:
-        return _port(flag, "--port")
+        return _port(flag, "--port"), "flag --port"
     raw = env.get(DEV_PORT_ENV, "").strip()
-    return _port(raw, DEV_PORT_ENV) if raw else DEFAULT_PORT
+    return (_port(raw, DEV_PORT_ENV), f"env {DEV_PORT_ENV}") if raw else (DEFAULT_PORT, DEFAULT)
+
+
+def dev_port(flag: int | None, env: Mapping[str, str]) -> int:
+    return dev_port_and_source(flag, env)[0]
 
 
 def _with_build_info(config: NodeConfig) -> NodeConfig:
@@ -138,6 +143,11 @@ def _check_tls(config: NodeConfig) -> None:
         path = getattr(config, name)
         if path and not Path(path).is_file():
             raise ConfigError(f"{name}: no such file: {path}")
+    if config.tls_cert:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(config.tls_cert, config.tls_key)
+        except (ssl.SSLError, OSError) as err:
+            raise ConfigError(f"cannot use tls_cert and tls_key: {err}") from None
 
 
 def _check_public_keys(config: NodeConfig) -> None:
@@ -150,24 +160,35 @@ def _check_public_keys(config: NodeConfig) -> None:
         raise ConfigError(f"the public dev server id may only be used on loopback (host is {config.host})")
 
 
-def build_server_config(
+def server_config_and_sources(
     path: str | os.PathLike[str] | None,
     *,
     host: str | None = None,
     port: int | None = None,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
     env: Mapping[str, str] | None = None,
-) -> NodeConfig:
-    """TOML file (optional), then COLONIES_* env, then flags; validated for a production start."""
+) -> tuple[NodeConfig, dict[str, str]]:
+    """Flags over the TOML file (optional) over COLONIES_* env over defaults, validated for a
+    production start; with where each field came from ("flag --port", "config PATH", "env VAR", "default")."""
     try:
-        config = load_config(path, None if env is None else dict(env))
+        config, sources = load_config_with_sources(path, None if env is None else dict(env))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: invalid TOML: {err}") from None
+    except ConfigKeyError as err:
+        raise ConfigError(str(err)) from None
     except (TypeError, ValueError) as err:
         raise ConfigError(f"invalid configuration value: {err}") from None
     if host is not None:
-        config = dataclasses.replace(config, host=host)
+        config, sources["host"] = dataclasses.replace(config, host=host), "flag --host"
+    if port is not None:
+        sources["port"] = "flag --port"
+    if tls_cert is not None:
+        config, sources["tls_cert"] = dataclasses.replace(config, tls_cert=tls_cert), "flag --tls-cert"
+    if tls_key is not None:
+        config, sources["tls_key"] = dataclasses.replace(config, tls_key=tls_key), "flag --tls-key"
     config = dataclasses.replace(
         config,
         port=_port(port if port is not None else config.port, "--port" if port is not None else "port"),
@@ -177,7 +198,34 @@ def build_server_config(
         raise ConfigError("host must not be empty")
     _check_tls(config)
     _check_public_keys(config)
-    return _with_build_info(config)
+    return _with_build_info(config), sources
+
+
+def build_server_config(
+    path: str | os.PathLike[str] | None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> NodeConfig:
+    return server_config_and_sources(path, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, env=env)[0]
+
+
+def identity_source(sources: Mapping[str, str]) -> str:
+    """Where the server id came from: its own source, or the private key's when it was derived."""
+    if sources.get("server_id", DEFAULT) != DEFAULT:
+        return f"{sources['server_id']} (server_id)"
+    return f"{sources.get('server_prvkey', DEFAULT)} (server_prvkey)"
+
+
+def describe_start(config: NodeConfig, sources: Mapping[str, str]) -> list[str]:
+    """What a starting node says about itself: identity (the id, never a key) and port, with their sources."""
+    return [
+        f"server id {config.server_id} from {identity_source(sources)}",
+        f"port {config.port} from {sources.get('port', DEFAULT)}, host {config.host} from {sources.get('host', DEFAULT)}",
+    ]
 
 
 def ensure_data_dir(config: NodeConfig) -> None:

@@ -5,9 +5,14 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable, Coroutine, Iterator
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
+
+import typer
 
 from colonies.node.config import NodeConfig
+
+from . import output
+from .node_config import ensure_data_dir
 
 
 class ServedNode(Protocol):
@@ -95,3 +100,22 @@ def run(main: Coroutine[Any, Any, None]) -> None:
         return
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main)
+
+
+def run_node(config: NodeConfig, on_ready: Callable[[ServedNode], None], companion: Companion | None = None) -> None:
+    """Serve `config` (with its companion) until stopped; a node that cannot start is a one-line
+    error and exit code 1."""
+    try:
+        ensure_data_dir(config)
+        run(serve(config, on_ready, companion=companion))
+    except KeyboardInterrupt:
+        pass
+    except OSError as err:  # typically: address already in use
+        _fail(f"cannot run the node on {config.host}:{config.port}: {err}")
+    except (ValueError, RuntimeError) as err:  # a config the node refuses at start; IpfsStartError
+        _fail(f"cannot run the node: {err}")
+
+
+def _fail(message: str) -> NoReturn:
+    output.error(message)
+    raise typer.Exit(code=1)

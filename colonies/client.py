@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import ssl
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -47,6 +49,22 @@ RESOLVE_PAGE = 10_000  # files per resolvefilesmsg page (the node's maximum)
 TERMINAL_STATES = (SUCCESS, FAILED, CANCELLED)
 
 _HEADERS = {"Content-Type": "application/json"}
+
+# HTTPS: the node's certificate is verified against the system's CAs, or against the CA file
+# COLONIES_TLS_CA names; COLONIES_SKIP_TLS_VERIFY=true turns checking off (tests, never production)
+TLS_CA_VARIABLE = "COLONIES_TLS_CA"
+SKIP_VERIFY_VARIABLE = "COLONIES_SKIP_TLS_VERIFY"
+
+
+def tls_context(verify: bool | None = None, cafile: str | None = None) -> ssl.SSLContext | bool:
+    """What aiohttp's `ssl=` takes: False (no checks), a context trusting `cafile`, or True (system
+    CAs). None means "from the environment"."""
+    if verify is None:
+        verify = os.environ.get(SKIP_VERIFY_VARIABLE, "").strip().lower() not in ("1", "true", "yes")
+    if not verify:
+        return False
+    cafile = cafile or os.environ.get(TLS_CA_VARIABLE) or None
+    return ssl.create_default_context(cafile=cafile) if cafile else True
 
 
 class Version(msgspec.Struct, kw_only=True):
@@ -133,7 +151,9 @@ class AsyncClient:
     """Async Colonies client. Use `async with AsyncClient(url, prvkey) as c:` or call `aclose()`.
 
     One aiohttp session with a keep-alive pool of `max_connections` is shared by all calls; a
-    session passed in is used as is and not closed by the client.
+    session passed in is used as is and not closed by the client. HTTPS certificates are verified
+    (`verify=False` or COLONIES_SKIP_TLS_VERIFY=true opts out; `cafile` or COLONIES_TLS_CA trusts a
+    private CA), see `tls_context`.
     """
 
     def __init__(
@@ -144,6 +164,8 @@ class AsyncClient:
         *,
         max_connections: int = 100,
         timeout: float = 60.0,
+        verify: bool | None = None,
+        cafile: str | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.prvkey = prvkey
@@ -152,6 +174,7 @@ class AsyncClient:
         self._own_session = session is None
         self._max_connections = max_connections
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._ssl = tls_context(verify, cafile)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -168,7 +191,7 @@ class AsyncClient:
     def _http(self) -> aiohttp.ClientSession:
         # Created lazily so the session belongs to the loop that first uses it.
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0)
+            connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0, ssl=self._ssl)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
             self._own_session = True
         return self._session
@@ -954,11 +977,20 @@ class Client:
     is already running (Jupyter, inside async code). Use `with Client(...) as c:` or `shutdown()`.
     """
 
-    def __init__(self, url: str, prvkey: str | None = None, *, max_connections: int = 100, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        prvkey: str | None = None,
+        *,
+        max_connections: int = 100,
+        timeout: float = 60.0,
+        verify: bool | None = None,
+        cafile: str | None = None,
+    ) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="colonies-client", daemon=True)
         self._thread.start()
-        self.aio = AsyncClient(url, prvkey, max_connections=max_connections, timeout=timeout)
+        self.aio = AsyncClient(url, prvkey, max_connections=max_connections, timeout=timeout, verify=verify, cafile=cafile)
 
     @property
     def url(self) -> str:

@@ -12,9 +12,11 @@ from aiohttp import web
 
 from colonies import crypto
 from colonies.node import decode
+from colonies.node.bodies import read_body
 from colonies.node import handlers  # noqa: F401  (registers every RPC handler)
 from colonies.node.core import CORE_KEY, NodeCore
 from colonies.node.pubsub import handle_pubsub
+from colonies.node.ratelimit import RateLimiter
 from colonies.node.replay import Freshness, freshness
 from colonies.node.domain.errors import DomainError
 from colonies.node.rpc import ROUTES, Call, Route, refusal
@@ -32,12 +34,38 @@ from colonies.wire import (
 
 log = logging.getLogger(__name__)
 
+class RateLimits:
+    """The node's two request rate limits (node/ratelimit.py)."""
+
+    def __init__(self, core: NodeCore) -> None:
+        config = core.config
+        self.address = RateLimiter(config.rate_limit_address, config.rate_limit_burst)
+        self.identity = RateLimiter(config.rate_limit_identity, config.rate_limit_burst)
+
+    def check(self, limiter: RateLimiter, key: str, what: str) -> None:
+        wait = limiter.retry_after(key)
+        if wait:
+            raise RateLimited(f"Too many requests from this {what}: the limit is {limiter.rate:g} per second", wait)
+
+
+class RateLimited(RPCError):
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(429, message)
+        self.retry_after = retry_after
+
+
+LIMITS_KEY = web.AppKey("rate_limits", RateLimits)
+
+
 def _reply(status: int, body: bytes) -> web.Response:
     return web.Response(body=body, status=status, content_type="text/plain", charset="utf-8")
 
 
 def error_response(err: RPCError) -> web.Response:
-    return _reply(err.status, error_reply_bytes(err.status, err.message))
+    response = _reply(err.status, error_reply_bytes(err.status, err.message))
+    if isinstance(err, RateLimited):
+        response.headers["Retry-After"] = str(err.retry_after)
+    return response
 
 
 # bodies larger than this are decoded a slice at a time (node/decode.py), their signature checked
@@ -45,20 +73,38 @@ def error_response(err: RPCError) -> web.Response:
 OFFLOOP_BODY_BYTES = 256 * 1024
 
 
-async def dispatch(core: NodeCore, body: bytes) -> bytes:
+async def dispatch(core: NodeCore, body: bytes, limits: RateLimits | None = None) -> bytes:
     """One RPC: envelope → signature → message → handler → reply envelope (raises RPCError)."""
     strict = core.config.security_strict
     if len(body) > OFFLOOP_BODY_BYTES:  # a 10,000-node workflow: tens of milliseconds of decoding
         route, caller_id, msg, fresh = await _decode_big(body, strict)
     else:
         route, caller_id, msg, fresh = _decode(body, strict)
+    if limits is not None and caller_id:
+        limits.check(limits.identity, caller_id, "identity")
     if fresh is not None and caller_id:
         await core.replay.admit(core.db, fresh)
     if caller_id in core.heard_from:
         # an executor known to call in: any signed call shows it is alive (a busy one does not poll)
         core.heard_from[caller_id] = Call.now()
     result = await route.handler(Call(core, caller_id, route.msgtype), msg)
-    return reply_bytes(route.reply_payloadtype, encode_json(result))
+    return reply_bytes(route.reply_payloadtype, bounded_json(result, core.config.max_reply_bytes))
+
+
+def bounded_json(result: Any, budget: int) -> bytes:
+    """The reply's JSON; a list holds whole items and stops before `budget` bytes (a caller pages
+    with a smaller count). One item alone over the budget is still sent: it passed the write limits."""
+    if not isinstance(result, list):
+        return encode_json(result)
+    parts: list[bytes] = []
+    size = 2
+    for item in result:
+        part = encode_json(item)
+        size += len(part) + 1
+        if size > budget and parts:
+            break
+        parts.append(part)
+    return b"[" + b",".join(parts) + b"]"
 
 
 Decoded = tuple[Route, str, Any, Freshness | None]
@@ -128,13 +174,11 @@ def _checked(route: Route, msg: Any) -> Any:
 
 async def handle_api(request: web.Request) -> web.Response:
     core = request.app[CORE_KEY]
+    limits = request.app[LIMITS_KEY]
     try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        limit = core.config.max_body_bytes
-        return error_response(RPCError(413, f"Request body too large: the limit is {limit} bytes"))
-    try:
-        return _reply(200, await dispatch(core, body))
+        limits.check(limits.address, request.remote or "", "address")
+        body = await read_body(request, core.config.max_body_bytes)
+        return _reply(200, await dispatch(core, body, limits))
     except RPCError as err:
         return error_response(err)
     except (DomainError, Conflict) as err:
@@ -152,10 +196,7 @@ async def handle_federation(request: web.Request) -> web.Response:
     if core.federation is None:
         return error_response(RPCError(404, "This node is not part of a federation"))
     try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        return error_response(RPCError(413, "Request body too large"))
-    try:
+        body = await read_body(request, core.config.max_body_bytes)
         return web.Response(body=await core.federation.handle(body), content_type="application/json")
     except RPCError as err:
         return error_response(err)
@@ -175,6 +216,7 @@ async def handle_health(request: web.Request) -> web.Response:
 def build_app(core: NodeCore) -> web.Application:
     app = web.Application(client_max_size=core.config.max_body_bytes)
     app[CORE_KEY] = core
+    app[LIMITS_KEY] = RateLimits(core)
     app.router.add_post("/api", handle_api)
     app.router.add_get("/pubsub", handle_pubsub)
     app.router.add_get("/health", handle_health)

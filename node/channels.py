@@ -70,6 +70,8 @@ class ChannelHub:
         self._clock = clock
         self._watches: dict[ChannelKey, set[Watch]] = {}
         self._buckets: dict[str, TokenBucket] = {}
+        # payload bytes stored in each process's channels, counted from the store on first use
+        self.stored_bytes: dict[str, int] = {}
 
     # --- live subscribers --------------------------------------------------------------------
     @contextmanager
@@ -93,6 +95,12 @@ class ChannelHub:
 
     def watching(self, processid: str, name: str) -> int:
         return len(self._watches.get((processid, name), ()))
+
+    # --- quota (the byte counts; node/handlers/channels.py enforces max_channel_bytes) ----------
+    def add_stored(self, processid: str, size: int) -> None:
+        if processid not in self.stored_bytes and len(self.stored_bytes) >= PRUNE_ABOVE:
+            self.stored_bytes.pop(next(iter(self.stored_bytes)))  # counted again from the store if it comes back
+        self.stored_bytes[processid] = self.stored_bytes.get(processid, 0) + size
 
     # --- rate limit ------------------------------------------------------------------------
     def allow_append(self, processid: str) -> bool:

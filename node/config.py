@@ -1,9 +1,13 @@
-"""Node configuration: a TOML file, overridden by COLONIES_* environment variables."""
+"""Node configuration: defaults, then COLONIES_* environment variables, then a TOML file (which wins).
+
+The CLI puts its flags above all three (cli/node_config.py)."""
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,18 @@ class NodeConfig:
     tls_cert: str = ""
     tls_key: str = ""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # --- limits that bound cost (docs/security.md, "Limits" and "Rate limiting") ---
+    header_timeout: float = 10.0  # seconds a client may take to send a request's headers
+    keepalive_timeout: float = 75.0  # seconds an idle keep-alive connection stays open
+    max_reply_bytes: int = 32 * 1024 * 1024  # a list reply stops before this many bytes
+    max_output_bytes: int = 4 * 1024 * 1024  # a process's output (setoutput, close successful)
+    max_name_length: int = 256  # function names, node names, labels, executor types and names, keys
+    max_value_bytes: int = 1024 * 1024  # one attribute or env value
+    max_attributes: int = 1000  # attributes of one process (env entries included)
+    max_channel_bytes: int = 64 * 1024 * 1024  # payload bytes in all channels of one process
+    rate_limit_identity: float = 0.0  # requests/s per signing identity; 0 = off
+    rate_limit_address: float = 0.0  # requests/s per source address; 0 = off
+    rate_limit_burst: float = 2.0  # a bucket holds this many seconds' worth of requests
     allow_executor_reregister: bool = False
     # services
     timeout_check_interval: float = 1.0
@@ -73,7 +89,6 @@ class NodeConfig:
     dev: bool = False
     build_version: str = ""
     build_time: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def sqlite_path(self) -> Path:
         return Path(self.data_dir or ".") / "colonies.db"
@@ -101,6 +116,17 @@ _ENV = {
     "COLONIES_RETENTION": "retention",
     "COLONIES_RETENTION_POLICY": "retention_policy",
     "COLONIES_MAX_BODY_BYTES": "max_body_bytes",
+    "COLONIES_HEADER_TIMEOUT": "header_timeout",
+    "COLONIES_KEEPALIVE_TIMEOUT": "keepalive_timeout",
+    "COLONIES_MAX_REPLY_BYTES": "max_reply_bytes",
+    "COLONIES_MAX_OUTPUT_BYTES": "max_output_bytes",
+    "COLONIES_MAX_NAME_LENGTH": "max_name_length",
+    "COLONIES_MAX_VALUE_BYTES": "max_value_bytes",
+    "COLONIES_MAX_ATTRIBUTES": "max_attributes",
+    "COLONIES_MAX_CHANNEL_BYTES": "max_channel_bytes",
+    "COLONIES_RATE_LIMIT_IDENTITY": "rate_limit_identity",
+    "COLONIES_RATE_LIMIT_ADDRESS": "rate_limit_address",
+    "COLONIES_RATE_LIMIT_BURST": "rate_limit_burst",
     "COLONIES_CRON_CHECKER_PERIOD": "cron_checker_period",
     "COLONIES_GENERATOR_CHECKER_PERIOD": "generator_checker_period",
     "COLONIES_FEDERATION_AUTHORITY_ID": "federation_authority_id",
@@ -137,44 +163,108 @@ _NESTED_ROOTS = {dotted.split(".")[0] for dotted in _NESTED}
 # env vars given in another unit than the field: value × factor (upstream periods are in ms)
 _ENV_SCALE = {"cron_checker_period": 0.001, "generator_checker_period": 0.001}
 
+# fields that only make sense together: when the file sets one, the environment sets none of them
+# (a config naming its server_id must not be paired with a COLONIES_SERVER_PRVKEY left in the shell)
+_GROUPS = (("server_id", "server_prvkey"), ("tls_cert", "tls_key"))
+
+DEFAULT = "default"
+
+
+class ConfigKeyError(ValueError):
+    """A key the node does not know; the message names it and the closest valid key."""
+
+
+def env_vars(name: str) -> list[str]:
+    """The environment variables that set field `name`, in the order they are applied."""
+    return [var for var, field_name in _ENV.items() if field_name == name]
+
+
+def file_keys() -> list[str]:
+    """Every key a TOML file may set: the field names and the nested `cfs.*` spellings."""
+    return [f.name for f in fields(NodeConfig)] + list(_NESTED)
+
+
+_KINDS = {"bool": bool, "int": int, "float": float, "str": str}
+
 
 def _coerce(name: str, raw: Any) -> Any:
+    """`raw` (a TOML value, or an environment string) as field `name`'s type; a ValueError naming
+    the key when it is not one."""
     kind = {f.name: f.type for f in fields(NodeConfig)}[name]
-    if kind == "bool" and isinstance(raw, str):
-        return raw.strip().lower() in ("1", "true", "yes", "on")
-    if kind == "int":
-        return int(raw)
-    if kind == "float":
+    if isinstance(raw, str) and kind != "str":
+        if kind == "bool":
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        try:
+            return _KINDS[kind](raw)
+        except ValueError:
+            pass
+    elif isinstance(raw, _KINDS[kind]) and not (isinstance(raw, bool) and kind != "bool"):
+        return raw
+    elif kind == "float" and isinstance(raw, int) and not isinstance(raw, bool):
         return float(raw)
-    return raw
+    article = "an" if kind == "int" else "a"
+    raise ValueError(f"{name} must be {article} {'string' if kind == 'str' else kind}, got {raw!r}")
 
 
-def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> NodeConfig:
-    """Read TOML (top-level keys or a [node] table), then apply environment overrides."""
-    values: dict[str, Any] = {}
+def _unknown(key: str, where: str) -> ConfigKeyError:
+    close = difflib.get_close_matches(key, file_keys(), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return ConfigKeyError(f"{where}: unknown config key {key!r}{hint}")
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"cfs": {"ipfs": {"api": x}}} → {"cfs.ipfs.api": x} (likewise [security]); the node's own keys stay as they are."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and dotted.split(".")[0] in _NESTED_ROOTS:
+            flat.update(_flatten(value, f"{dotted}."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _file_values(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The file's keys as fields: top-level keys or a [node] table, with [cfs] beside or inside it."""
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    if "node" in data and not isinstance(data["node"], dict):
+        raise ConfigKeyError(f"{os.fspath(path)}: node must be a table ([node])")
+    keys = _flatten(data.get("node", data))
+    if "node" in data:
+        keys.update(_flatten({k: v for k, v in data.items() if k != "node"}))
     known = {f.name for f in fields(NodeConfig)}
-    if path:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-        table = data.get("node", data)
-        for dotted, name in _NESTED.items():
-            for root in (data, table):  # [cfs] beside [node], or inside it
-                value: Any = root
-                for part in dotted.split("."):
-                    value = value.get(part) if isinstance(value, dict) else None
-                if value is not None:
-                    values[name] = _coerce(name, value)
-        for key, value in table.items():
-            if key in _NESTED_ROOTS and isinstance(value, dict):
-                continue  # read through _NESTED above
-            if key in known:
-                values[key] = _coerce(key, value)
-            else:
-                values.setdefault("extra", {})[key] = value
+    values: dict[str, Any] = {}
+    for key, value in keys.items():
+        name = _NESTED.get(key, key if key in known else None)
+        if name is None:
+            raise _unknown(key, os.fspath(path))
+        values[name] = _coerce(name, value)
+    return values
+
+
+def load_config_with_sources(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> tuple[NodeConfig, dict[str, str]]:
+    """The config and, per field, where its value came from: "config PATH", "env VAR" or "default".
+
+    Precedence: the file over the environment over the defaults (empty variables are ignored)."""
     environ = os.environ if env is None else env
+    from_file = _file_values(path) if path else {}
+    grouped = {name for group in _GROUPS if any(n in from_file for n in group) for name in group}
+    values: dict[str, Any] = {}
+    sources = {f.name: DEFAULT for f in fields(NodeConfig)}
     for var, name in _ENV.items():
-        if var in environ and environ[var] != "":
+        if environ.get(var, "") != "" and name not in grouped:
             values[name] = _coerce(name, environ[var])
             if name in _ENV_SCALE:
                 values[name] *= _ENV_SCALE[name]
-    return NodeConfig(**values)
+            sources[name] = f"env {var}"
+    values.update(from_file)
+    sources.update({name: f"config {os.fspath(path)}" for name in from_file})
+    return NodeConfig(**values), sources
+
+
+def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> NodeConfig:
+    """Defaults, then COLONIES_* environment variables, then the TOML file (see load_config_with_sources)."""
+    return load_config_with_sources(path, env)[0]

@@ -14,6 +14,7 @@ from aiohttp import web
 from colonies import crypto, dev, models
 from colonies.node.app import build_app
 from colonies.node.config import NodeConfig
+from colonies.node.connections import BoundedAppRunner
 from colonies.node.core import NodeCore
 from colonies.node.directory import ColonyEntry
 from colonies.node.services import all_services
@@ -73,7 +74,14 @@ class Node:
             self.core = None
             raise
         self._port = core.listen_port = sock.getsockname()[1]
-        self._runner = web.AppRunner(build_app(core), handler_cancellation=True, access_log=None)
+        self._runner = BoundedAppRunner(
+            build_app(core),
+            header_timeout=config.header_timeout,
+            keepalive_timeout=config.keepalive_timeout,
+            auto_decompress=False,  # node/bodies.py inflates within the body limit
+            handler_cancellation=True,
+            access_log=None,
+        )
         await self._runner.setup()
         site = web.SockSite(self._runner, sock, backlog=1024, ssl_context=_tls_context(config))
         await site.start()

@@ -9,6 +9,7 @@ from typing import Iterator
 import pytest
 
 from colonies import crypto, dev
+from tests.support.env import scrub
 from tests.support.nodes import RunningNode, start_node
 from tests.support.rpc import call
 from tests.support.s3 import moto_server, s3_server  # noqa: F401  (one real S3 server per session)
@@ -22,6 +23,9 @@ STORES = [s for s in os.environ.get("TEST_STORES", "sqlite,postgresql").split(",
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Before anything is collected: the shell's COLONIES_* / AWS_* exports (e.g. pasted from
+    `colonies dev`) reach no test, no CliRunner and no subprocess node (tests/support/env.py)."""
+    scrub(os.environ)
     config.addinivalue_line("markers", "one_store: runs against the first store only (the code under test does not reach the store)")
 
 

@@ -8,7 +8,9 @@ is one transaction: the blueprint, its history entry, an auto-created location, 
 (upstream writes them one by one and tries to roll back by hand).
 
 Processes go to the handler's executor type (a blueprint's own `handler.executorType` overrides it)
-at the blueprint's location: funcname = `functionName`, kwargs `{kind, blueprintName[, force]}`;
+at the blueprint's location: funcname = `functionName` (default `reconcile`), kwargs
+`{kind, blueprintName[, force]}`; with no executor type at all (a definition without a handler, which
+upstream accepts) changes are stored and recorded but start no process and no cron;
 removal submits funcname `cleanup`. The cron runs a one-step workflow with kwargs `{kind}` every
 `reconcileInterval` seconds (60 when unset), waiting for its previous run to finish.
 """
@@ -47,6 +49,7 @@ from colonies.node.domain.errors import Invalid, NotFound, Conflict
 
 DEFAULT_RECONCILE_INTERVAL = 60  # seconds
 CLEANUP_FUNCNAME = "cleanup"
+DEFAULT_FUNCNAME = "reconcile"  # a handler naming an executor type but no function
 MAX_CRON_NAME = 256
 
 _sorted_json = msgspec.json.Encoder(order="sorted")
@@ -174,6 +177,15 @@ def executor_type(blueprint: Blueprint, definition: BlueprintDefinition) -> str:
     return definition.spec.handler.executorType
 
 
+def has_handler(blueprint: Blueprint, definition: BlueprintDefinition) -> bool:
+    """Whether changes to `blueprint` start reconcile processes (some executor type handles them)."""
+    return bool(executor_type(blueprint, definition))
+
+
+def function_name(definition: BlueprintDefinition) -> str:
+    return definition.spec.handler.functionName or DEFAULT_FUNCNAME
+
+
 def cron_name(kind: str, locationname: str) -> str:
     return f"reconcile-{kind}-{locationname}" if locationname else f"reconcile-{kind}"
 
@@ -200,7 +212,7 @@ def reconcile_spec(blueprint: Blueprint, definition: BlueprintDefinition, *, for
     kwargs: dict[str, Any] = {"kind": blueprint.kind, "blueprintName": blueprint.metadata.name}
     if force:
         kwargs["force"] = True
-    return _function_spec(blueprint, definition, definition.spec.handler.functionName, kwargs, "reconcile")
+    return _function_spec(blueprint, definition, function_name(definition), kwargs, "reconcile")
 
 
 def cleanup_spec(blueprint: Blueprint, definition: BlueprintDefinition) -> FunctionSpec:
@@ -210,7 +222,7 @@ def cleanup_spec(blueprint: Blueprint, definition: BlueprintDefinition) -> Funct
 
 def cron_workflow(blueprint: Blueprint, definition: BlueprintDefinition) -> WorkflowSpec:
     """The reconcile cron's workflow: one step for the handler, kwargs {kind} (all of that kind)."""
-    step = _function_spec(blueprint, definition, definition.spec.handler.functionName, {"kind": blueprint.kind}, "reconcile")
+    step = _function_spec(blueprint, definition, function_name(definition), {"kind": blueprint.kind}, "reconcile")
     return WorkflowSpec(colonyname=blueprint.metadata.colonyname, functionspecs=[validate_spec(step)])
 
 
@@ -341,6 +353,10 @@ async def add(core: NodeCore, blueprint: Blueprint, caller: Caller) -> Blueprint
                     description=f"Auto-created from blueprint {meta.name}",
                 ),
             )
+        if not has_handler(fresh, definition):
+            bq.insert_blueprint(conn, fresh)
+            bq.add_history(conn, history_entry(fresh, changedby=caller.id, changetype="create", now=now), ts=now)
+            return _Written(fresh)
         record = _submit(conn, reconcile_spec(fresh, definition, force=False), caller, now)
         stored = _reconciled(fresh, record, now)
         bq.insert_blueprint(conn, stored)
@@ -389,11 +405,11 @@ async def update(core: NodeCore, blueprint: Blueprint, caller: Caller, *, force:
         if not bump:
             bq.replace_blueprint(conn, changed)
             return _Written(changed)
-        record = _submit(conn, reconcile_spec(changed, definition, force=force), caller, now)
-        stored = _reconciled(changed, record, now)
+        records = [_submit(conn, reconcile_spec(changed, definition, force=force), caller, now)] if has_handler(changed, definition) else []
+        stored = _reconciled(changed, records[0], now) if records else changed
         bq.replace_blueprint(conn, stored)
         bq.add_history(conn, history_entry(stored, changedby=caller.id, changetype="update", now=now), ts=now)
-        return _Written(stored, [record])
+        return _Written(stored, records)
 
     written = await core.db.write(op, then=lambda done: _publish(core, done))
     assert written.blueprint is not None
@@ -418,7 +434,8 @@ async def remove(core: NodeCore, colonyname: str, name: str, caller: Caller) -> 
             if cronid is not None:
                 cq.remove(conn, cronid)
         definition = bq.definition_for_kind(conn, colonyname, current.kind)
-        if definition is not None:  # always, while definitions with blueprints cannot be removed
+        # a definition is always there while definitions with blueprints cannot be removed
+        if definition is not None and has_handler(current, definition):
             written.records.append(_submit(conn, cleanup_spec(current, definition), caller, now))
         return written
 
@@ -434,6 +451,8 @@ async def reconcile(core: NodeCore, colonyname: str, name: str, caller: Caller, 
         if current is None:
             raise NotFound(f"Failed to reconcile blueprint, blueprint {name} not found in colony {colonyname}")
         definition = _definition_for(conn, current, "reconcile")
+        if not has_handler(current, definition):
+            raise Invalid(f"Failed to reconcile blueprint, nothing handles kind {current.kind}: its definition has no spec.handler.executorType")
         record = _submit(conn, reconcile_spec(current, definition, force=force), caller, now)
         generation = current.metadata.generation + (1 if force else 0)
         bq.replace_blueprint(conn, _reconciled(current, record, now, generation=generation))
@@ -478,14 +497,11 @@ async def remove_definition(core: NodeCore, colonyname: str, name: str) -> None:
 
 
 def check_definition(definition: BlueprintDefinition) -> None:
-    """400 naming the first field a definition cannot do without."""
+    """400 naming the first field a definition cannot do without. Like upstream, the handler is
+    optional (a definition without one starts no reconcile)."""
     handler = definition.spec.handler
     if not definition.spec.names.kind:
         raise Invalid("Failed to add blueprint definition, spec.names.kind is required")
-    if not handler.executorType:
-        raise Invalid("Failed to add blueprint definition, spec.handler.executorType is required")
-    if not handler.functionName:
-        raise Invalid("Failed to add blueprint definition, spec.handler.functionName is required")
     interval = handler.reconcileInterval
     if isinstance(interval, int) and not 0 <= interval <= crons.MAX_INTERVAL:
         raise Invalid(f"Failed to add blueprint definition, spec.handler.reconcileInterval must be between 0 and {crons.MAX_INTERVAL} seconds")

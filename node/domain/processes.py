@@ -100,28 +100,11 @@ async def close(
     def step(conn: Connection) -> ProcessRecord | None:
         if succeeded:
             encoded = _json.encode(output) if output is not None else None
-            record = pq.close(conn, state=SUCCESS, output=encoded, **run)
-            if record is not None:
-                _record_function_stats(node, conn, record, executorid, now)
-            return record
+            return pq.close_success(conn, output=encoded, **run)
         return pq.close(conn, state=FAILED, errors=_json.encode(errors or []), **run)
 
     records = await change(node, step, now)
     return records[0] if records else None
-
-
-def _record_function_stats(node: NodeCore, conn: Connection, record: ProcessRecord, executorid: str, now: int) -> None:
-    executor = node.directory.executor_by_id(record.colonyname, executorid)
-    if executor is None or (record.colonyname, executor.executorname, record.funcname) not in node.directory.functions:
-        return
-    pq.update_function_stats(
-        conn,
-        colonyname=record.colonyname,
-        executorname=executor.executorname,
-        funcname=record.funcname,
-        waittime=max(record.starttime - record.submissiontime, 0) / 1e9,
-        exectime=max(now - record.starttime, 0) / 1e9,
-    )
 
 
 async def release(node: NodeCore, processid: str, now: int, *, count_retry: bool) -> list[ProcessRecord]:

@@ -100,6 +100,7 @@ async def append(call: Call, msg: ChannelAppendMsg) -> dict[str, Any]:
     node = call.node
     if not node.channels.allow_append(msg.processid):
         raise RPCError(429, "Failed to append to channel, rate limit exceeded for this process")
+    await _check_quota(call, msg.processid, owner, len(payload))
     now = call.now()
     appended = await node.db.write(
         lambda conn: cq.append(
@@ -117,6 +118,7 @@ async def append(call: Call, msg: ChannelAppendMsg) -> dict[str, Any]:
     )
     outcome = appended.outcome
     if outcome is cq.Outcome.STORED:
+        node.channels.add_stored(msg.processid, len(payload))
         node.channels.notify(msg.processid, msg.name)
     elif outcome is cq.Outcome.FULL:
         raise bad_request(f"Failed to append to channel {msg.name}, channel log is full ({MAX_ENTRIES} entries)")
@@ -127,6 +129,38 @@ async def append(call: Call, msg: ChannelAppendMsg) -> dict[str, Any]:
     elif outcome is cq.Outcome.GONE:
         raise not_found(f"Process with id {msg.processid} not found")
     return EMPTY
+
+
+async def _check_quota(call: Call, processid: str, owner: cq.ChannelOwner, size: int) -> None:
+    """413 when `size` more bytes would take the process's channels past max_channel_bytes."""
+    hub, quota = call.node.channels, call.node.config.max_channel_bytes
+    if processid not in hub.stored_bytes:
+        stored = await _bytes_in_store(call, processid, declared_channels(owner.spec))
+        if processid not in hub.stored_bytes:  # another append may have counted it meanwhile
+            hub.add_stored(processid, stored)
+    if hub.stored_bytes[processid] + size > quota:
+        raise RPCError(413, f"Failed to append to channel, the channels of a process may hold at most {quota} bytes (max_channel_bytes)")
+
+
+async def _bytes_in_store(call: Call, processid: str, names: list[str]) -> int:
+    total = 0
+    for name in names:
+        after = 0
+        while True:
+            page = await _read(call, processid, name, after, 0)
+            total += sum(_decoded_size(entry.payload) for entry in page.entries)
+            if not page.entries:
+                break
+            after = page.last_position
+    return total
+
+
+def _decoded_size(payload: str | list[int] | None) -> int:
+    if not payload:
+        return 0
+    if isinstance(payload, list):
+        return len(payload)
+    return len(payload) // 4 * 3 - payload[-2:].count("=")
 
 
 def _ended() -> RPCError:

@@ -20,6 +20,7 @@ from colonies.messages import (
     SubmitFuncSpecMsg,
 )
 from colonies.models import RUNNING
+from colonies.node import bounds
 from colonies.node.handlers.limits import MAX_HISTORY
 from colonies.node.resources import UNLIMITED, QuantityError, cpu_millicores, mem_mebibytes
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
@@ -44,6 +45,7 @@ async def submit(call: Call, msg: SubmitFuncSpecMsg) -> models.Process:
     require(msg.spec is not None, "Failed to submit function spec, spec is missing")
     assert msg.spec is not None
     initiator = call.require_member(msg.spec.conditions.colonyname)
+    bounds.check_spec(call.node.config, msg.spec, "submit function spec")
     return await submit_process(call.node, msg.spec, initiatorid=call.caller_id, initiatorname=initiator)
 
 
@@ -182,6 +184,8 @@ async def _explain_refusal(call: Call, processid: str, action: str, run: int = 0
 
 @rpc("closesuccessfulmsg", CloseSuccessfulMsg)
 async def close_successful(call: Call, msg: CloseSuccessfulMsg) -> dict[str, Any]:
+    if msg.out:
+        bounds.check_output(call.node.config, _json.encode(msg.out), "close process as successful")
     run = _run(msg.attempt)
     closed = await processes.close(
         call.node, processid=msg.processid, executorid=call.caller_id, succeeded=True, now=call.now(), output=msg.out, starttime=run
@@ -193,6 +197,8 @@ async def close_successful(call: Call, msg: CloseSuccessfulMsg) -> dict[str, Any
 
 @rpc("closefailedmsg", CloseFailedMsg)
 async def close_failed(call: Call, msg: CloseFailedMsg) -> dict[str, Any]:
+    if msg.errors:
+        bounds.check_output(call.node.config, _json.encode(msg.errors), "close process as failed")
     run = _run(msg.attempt)
     closed = await processes.close(
         call.node, processid=msg.processid, executorid=call.caller_id, succeeded=False, now=call.now(), errors=msg.errors, starttime=run
@@ -212,6 +218,7 @@ async def set_output(call: Call, msg: SetOutputMsg) -> dict[str, Any]:
         call.require_member(record.colonyname)
         return EMPTY
     output, run = _json.encode(msg.out), _run(msg.attempt)
+    bounds.check_output(call.node.config, output, "set output")
     ok = await call.node.db.write(
         lambda conn: pq.set_output(conn, processid=msg.processid, executorid=call.caller_id, output=output, starttime=run)
     )

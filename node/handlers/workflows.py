@@ -12,6 +12,7 @@ from colonies.messages import (
     SubmitWorkflowSpecMsg,
 )
 from colonies.models import RUNNING, WAITING
+from colonies.node import bounds
 from colonies.node.handlers.processes import MAX_COUNT
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.store import processes as pq
@@ -26,6 +27,7 @@ async def submit(call: Call, msg: SubmitWorkflowSpecMsg) -> models.ProcessGraph:
     require(msg.spec is not None, "Failed to submit workflow, spec is missing")
     assert msg.spec is not None
     initiator = call.require_member(msg.spec.colonyname)
+    bounds.check_specs(call.node.config, msg.spec.functionspecs or (), "submit workflow")
     graph = await submission.submit_workflow(call.node, msg.spec, initiatorid=call.caller_id, initiatorname=initiator)
     # as upstream: the submit reply carries no computed nodes or edges
     graph.processids = []
@@ -87,6 +89,7 @@ async def add_child(call: Call, msg: AddChildMsg) -> models.Process:
     if parent is None:
         raise not_found(f"Process with id {msg.parentprocessid} not found")
     initiator = call.require_member(parent.colonyname)
+    bounds.check_spec(call.node.config, msg.spec, "add child")
     if parent.processgraphid != msg.processgraphid or not msg.processgraphid:
         raise bad_request("Failed to add child, the parent does not belong to that process graph")
     if parent.assignedexecutorid != call.caller_id or parent.state != RUNNING:

@@ -71,6 +71,8 @@ def parse_store_url(url: str) -> URL:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
         raise StoreURLError(f"invalid store URL {_redacted(url)!r}: use sqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE") from None
+    if "@" in (parsed.host or ""):  # a raw "@" in the password: the host would hold the rest of it
+        raise StoreURLError(f"invalid store URL {_redacted(url)!r}: percent-encode an @ in the password as %40")
     if parsed.drivername in ("sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"):
         return parsed.set(drivername="sqlite")
     if parsed.drivername in ("postgresql", "postgres", "postgresql+asyncpg"):
@@ -129,8 +131,16 @@ class Database:
         if parsed.get_backend_name() == "postgresql":
             return await cls._open_postgresql(parsed)
         engine = _sqlite_engine(parsed.render_as_string(hide_password=False))
+        from colonies.node.store.migrations import SchemaTooNew
+
         try:
             await asyncio.get_running_loop().run_in_executor(None, _migrate, engine)
+        except SchemaTooNew:
+            engine.dispose()
+            raise
+        except Exception as err:  # e.g. a directory that does not exist or cannot be written
+            engine.dispose()
+            raise StoreURLError(f"cannot open the store at {parsed.render_as_string(hide_password=True)}: {one_line(err, 300)}") from None
         except BaseException:
             engine.dispose()
             raise

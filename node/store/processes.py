@@ -5,14 +5,14 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import msgspec
-from sqlalchemy import BigInteger, Float, String, bindparam, case, delete, func, insert, literal, or_, select, text, union_all, update
+from sqlalchemy import BigInteger, Float, String, bindparam, case, cast, delete, func, insert, literal, or_, select, text, union_all, update
 from sqlalchemy.engine import Connection, Row
 
 from colonies import models
 from colonies.models import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING
 from colonies.node.store.prepared import MANY_SLICE, Prepared
 from colonies.node.store.sqlfuncs import text_contains, upsert
-from colonies.node.store.schema import attributes, claim_conditioned, claim_open, claim_targeted, ended, functions, processes
+from colonies.node.store.schema import attributes, claim_conditioned, claim_open, claim_targeted, ended, executors, functions, processes
 from colonies.timefmt import format_ns
 
 P = processes.c
@@ -601,14 +601,13 @@ def add_attribute(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(update(processes).where(P.processid == row["targetid"]).values(hasattributes=True))
 
 
-def _stats_values() -> dict[str, Any]:
+def _stats_values(new_wait: Any, new_exec: Any) -> dict[str, Any]:
     """Upstream's statistics: true min/max, and avg = (old avg + new) / 2; the first run sets all.
     SET expressions read the row as it was, so `counter = 0` means the first run in each."""
     F = functions.c
     first = F.counter == 0
     values: dict[str, Any] = {"counter": F.counter + 1}
-    for kind in ("wait", "exec"):
-        new = bindparam(f"b_{kind}time", type_=Float)
+    for kind, new in (("wait", new_wait), ("exec", new_exec)):
         low, high, avg = F[f"min{kind}time"], F[f"max{kind}time"], F[f"avg{kind}time"]
         values[f"min{kind}time"] = case((or_(first, new < low), new), else_=low)
         values[f"max{kind}time"] = case((or_(first, new > high), new), else_=high)
@@ -623,8 +622,89 @@ _function_stats = Prepared(
         functions.c.executorname == bindparam("b_executorname"),
         functions.c.funcname == bindparam("b_funcname"),
     )
-    .values(**_stats_values())
+    .values(**_stats_values(bindparam("b_waittime", type_=Float), bindparam("b_exectime", type_=Float)))
 )
+
+
+def _seconds(ns: Any) -> Any:
+    """Nanoseconds (never negative) as float seconds, as Python's max(ns, 0) / 1e9."""
+    return cast(case((ns > 0, ns), else_=0), Float) / 1e9
+
+
+def _stats_of_run(run: Any) -> Any:
+    """The UPDATE of the closing executor's statistics for the run `run` describes (colonyname,
+    funcname, waittime, exectime): the executor's name comes from the executors table, so
+    nothing is written when the function is not registered (no row) or the executor is gone."""
+    E, F = executors.c, functions.c
+    return (
+        update(functions)
+        .where(
+            F.colonyname == run.c.colonyname,
+            F.funcname == run.c.funcname,
+            E.colonyname == run.c.colonyname,
+            E.executorid == bindparam("b_executorid"),
+            F.executorname == E.name,
+        )
+        .values(**_stats_values(run.c.waittime, run.c.exectime))
+    )
+
+
+# PostgreSQL: the close and the statistics in one statement (one round trip, not two)
+_closed = _close.statement.cte("closed")  # type: ignore[attr-defined]
+_closed_run = select(
+    _closed.c.colonyname,
+    _closed.c.funcname,
+    _seconds(_closed.c.starttime - _closed.c.submissiontime).label("waittime"),
+    _seconds(bindparam("b_now", type_=BigInteger) - _closed.c.starttime).label("exectime"),
+).cte("run")
+_close_success_with_stats = Prepared(select(_closed).add_cte(_stats_of_run(_closed_run).cte("stats")))
+# SQLite (in-process, no round trip to save): the statistics after the close, from its row
+_stats_by_executor = Prepared(
+    update(functions)
+    .where(
+        functions.c.colonyname == bindparam("b_colonyname"),
+        functions.c.funcname == bindparam("b_funcname"),
+        functions.c.executorname
+        == select(executors.c.name)
+        .where(executors.c.colonyname == bindparam("b_colonyname"), executors.c.executorid == bindparam("b_executorid"))
+        .scalar_subquery(),
+    )
+    .values(**_stats_values(bindparam("b_waittime", type_=Float), bindparam("b_exectime", type_=Float)))
+)
+
+
+def close_success(
+    conn: Connection, *, processid: str, executorid: str, now: int, output: bytes | None, starttime: int = 0
+) -> ProcessRecord | None:
+    """RUNNING → SUCCESS by the assigned executor (in its run that started at `starttime`, if not
+    0), with one more run in the statistics of its registered function; None (and nothing
+    written) if the executor is not the assignee."""
+    params = {
+        "b_processid": processid,
+        "b_executorid": executorid,
+        "b_starttime": starttime,
+        "b_state": SUCCESS,
+        "b_now": now,
+        "b_output": output.decode() if output is not None else None,
+        "b_errors": None,
+    }
+    if conn.dialect.name == "postgresql":
+        row = _close_success_with_stats.first(conn, params)
+    else:
+        row = _close.first(conn, params)
+        if row is not None:
+            _stats_by_executor.run(
+                conn,
+                {
+                    "b_colonyname": row["colonyname"],
+                    "b_funcname": row["funcname"],
+                    "b_executorid": executorid,
+                    "b_waittime": max(row["starttime"] - row["submissiontime"], 0) / 1e9,
+                    "b_exectime": max(now - row["starttime"], 0) / 1e9,
+                },
+            )
+    _set_attribute_state(conn, row, SUCCESS)
+    return _with_attributes(conn, row)
 
 
 def update_function_stats(conn: Connection, *, colonyname: str, executorname: str, funcname: str, waittime: float, exectime: float) -> None:

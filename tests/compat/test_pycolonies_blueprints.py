@@ -106,3 +106,16 @@ def test_non_owner_cannot_add_definitions_and_strangers_cannot_read(client, colo
         client.get_blueprint_definitions(colony.name, stranger)
     with pytest.raises(ColoniesConnectionError, match="Access denied"):
         client.add_blueprint(database(colony.name, "orders"), stranger)
+
+
+def test_the_blueprint_guides_first_definition_kind_metadata_and_names_only_is_accepted(client, colony, executor):
+    """pycolonies' docs/blueprints.md starts with a definition without a handler; upstream accepts
+    it. Its blueprints are stored and versioned, and no reconcile process is started."""
+    guide = {"kind": "BlueprintDefinition", "metadata": {"name": "homedevices", "colonyname": colony.name}, "spec": {"names": {"kind": "HomeDevice"}}}
+    added = client.add_blueprint_definition(guide, colony.owner_prvkey)
+    assert added["spec"]["names"]["kind"] == "HomeDevice"
+    assert client.get_blueprint_definition(colony.name, "homedevices", executor.prvkey) == added
+    lamp = {"kind": "HomeDevice", "metadata": {"name": "lamp", "colonyname": colony.name}, "spec": {"power": "on"}}
+    assert client.add_blueprint(lamp, executor.prvkey)["metadata"]["generation"] == 1
+    assert client.get_blueprint(colony.name, "lamp", executor.prvkey)["spec"] == {"power": "on"}
+    assert client.list_processes(colony.name, 100, 0, executor.prvkey) == []

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from colonies.wire import RPCError
 from tests.federation.test_dht_forwarding import free_udp_port
 from tests.federation.test_failover import add_executor
 from tests.federation.sites import free_port
+from tests.support.env import clean_env
 from tests.support.rpc import call
 
 
@@ -53,7 +53,7 @@ async def test_dev_node_and_a_joining_node_forward_work_through_the_dht(tmp_path
             ]
         )
     )
-    env = {**os.environ, "COLONIES_SERVER_PRVKEY": dev.SERVER_PRVKEY, "COLONIES_FEDERATION_AUTHORITY_PRVKEY": dev.FEDERATION_AUTHORITY_PRVKEY}
+    env = clean_env(COLONIES_SERVER_PRVKEY=dev.SERVER_PRVKEY, COLONIES_FEDERATION_AUTHORITY_PRVKEY=dev.FEDERATION_AUTHORITY_PRVKEY)
     b = subprocess.Popen(
         [sys.executable, "-m", "colonies.cli", "node", "join", "--bootstrap", f"127.0.0.1:{udp_a}", "--config", str(config), "--dht-port", str(udp_b)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from colonies import crypto
+from tests.support.env import clean_env
 
 SCENARIO = Path(__file__).with_name("netns_scenario.py")
 IPFS_SCENARIO = Path(__file__).with_name("netns_ipfs_scenario.py")
@@ -77,7 +78,7 @@ def test_inputs_and_outputs_move_by_cid_between_ipfs_nodes_in_separate_network_n
     ns_a, ns_b, host_a, host_b = namespaces
     server, authority, owner, user, executor = (crypto.generate_private_key() for _ in range(5))
     url_a, url_b = f"http://{host_a}:50080", f"http://{host_b}:50080"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COLONIES_", "AWS_"))}
+    env = clean_env()
     node_b = subprocess.Popen(
         ["ip", "netns", "exec", ns_b, sys.executable, str(IPFS_SCENARIO), "peer", host_b, url_a, server, authority, owner, executor],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT,
@@ -115,7 +116,7 @@ def test_work_is_forwarded_between_nodes_in_separate_network_namespaces(namespac
             ]
         )
     )
-    env = {**os.environ, "COLONIES_SERVER_PRVKEY": server_prvkey, "COLONIES_FEDERATION_AUTHORITY_PRVKEY": authority}
+    env = clean_env(COLONIES_SERVER_PRVKEY=server_prvkey, COLONIES_FEDERATION_AUTHORITY_PRVKEY=authority)
     node_b = subprocess.Popen(
         ["ip", "netns", "exec", ns_b, sys.executable, "-m", "colonies.cli", "server", "start", "--config", str(config)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT,

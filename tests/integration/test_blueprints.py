@@ -200,10 +200,27 @@ def test_definition_with_an_invalid_schema_is_a_400(colony):
     assert "invalid schema" in message
 
 
-def test_definition_needs_kind_and_handler(colony):
-    for broken in ({"executorType": ""}, {"functionName": ""}):
-        refused(400, add_definition, colony, **broken)
+def test_definition_needs_a_kind_but_not_a_handler(colony):
     refused(400, add_definition, colony, kind="")
+    assert add_definition(colony, kind="NoFunction", functionName="")["spec"]["names"]["kind"] == "NoFunction"
+    assert add_definition(colony, kind="NoHandler", executorType="", functionName="")["spec"]["names"]["kind"] == "NoHandler"
+
+
+def test_a_definition_with_kind_metadata_and_names_only_stores_blueprints_and_starts_no_reconcile(colony, member):
+    """pycolonies' blueprint guide starts with such a definition; upstream accepts it."""
+    minimal = {"kind": "BlueprintDefinition", "metadata": {"name": "notes", "colonyname": colony.name}, "spec": {"names": {"kind": "Note"}}}
+    call(colony.url, {"msgtype": "addblueprintdefinitionmsg", "blueprintdefinition": minimal}, colony.owner_prvkey)
+    note = {"kind": "Note", "metadata": {"name": "n1", "colonyname": colony.name}, "spec": {"text": "hello"}}
+    added = add(colony, member.prvkey, note)
+    assert added["metadata"]["generation"] == 1 and "lastReconciliationProcess" not in added["metadata"]
+    updated = update(colony, member.prvkey, {**note, "spec": {"text": "bye"}})
+    assert updated["metadata"]["generation"] == 2
+    assert [h["changetype"] for h in history(colony, member.prvkey, added["blueprintid"])] == ["update", "create"]
+    message = refused(400, call, colony.url, {"msgtype": "reconcileblueprintmsg", "namespace": colony.name, "name": "n1", "force": False}, member.prvkey)
+    assert "no spec.handler.executorType" in message
+    remove(colony, member.prvkey, "n1")
+    assert waiting(colony, member.prvkey, executortype="") == []
+    assert crons(colony, member.prvkey) == {}
 
 
 def test_duplicate_definition_name_or_kind_is_a_409(colony):

@@ -2,7 +2,6 @@
 an embedded IPFS node whose API it prints, that node gone when the dev node stops."""
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -11,6 +10,7 @@ import time
 from pathlib import Path
 
 from colonies.cfs.storage import IpfsConfig, IpfsStorage
+from tests.support.env import clean_env
 
 
 def free_port() -> int:
@@ -33,7 +33,7 @@ def kubo_children(parent: int) -> list[int]:
 
 
 async def test_dev_ipfs_prints_a_working_api_and_takes_its_node_down(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COLONIES_", "AWS_"))}
+    env = clean_env()
     command = [sys.executable, "-m", "colonies.cli", "dev", "--ipfs", "--port", str(free_port()), "--data-dir", str(tmp_path / "dev")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
     try:

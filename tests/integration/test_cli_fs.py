@@ -198,3 +198,25 @@ def test_resolve_lists_locations_of_a_label_and_a_snapshot(tmp_path: Path, env, 
     frozen = json.loads(ok(env, "resolve", "--snapshot", snapshot["snapshotid"], "--json").stdout)
     assert sorted(f["fileid"] for f in frozen) == sorted(snapshot["fileids"])
     assert fs(env, "resolve").exit_code == 1  # neither a label nor a snapshot
+
+
+def test_sync_in_a_terminal_shows_a_progress_bar_of_files_and_bytes_then_clears_it(tmp_path: Path, env):
+    import os
+    import sys
+
+    import pexpect
+
+    (tmp_path / "big.bin").write_bytes(os.urandom(8 << 20))
+    (tmp_path / "small.txt").write_bytes(b"small")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("COLONIES_", "AWS_"))}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "colonies.cli", "fs", "sync", "-l", "/bar", "-d", str(tmp_path), "--yes"],
+        env=clean | env, encoding="utf-8", timeout=60, dimensions=(24, 120),
+    )
+    try:
+        child.expect(r"syncing \d/2 files")  # the bar, drawn on the terminal while bytes move
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert sorted(row["name"] for row in json.loads(ok(env, "ls", "-l", "/bar", "--json").stdout)) == ["big.bin", "small.txt"]

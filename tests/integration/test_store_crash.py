@@ -20,13 +20,14 @@ from colonies.wire import RPCError
 from tests.federation.sites import free_port
 from tests.federation.test_failover import spawn_dev_node
 from tests.support.rpc import call
+from tests.support.env import clean_env
 
 LOAD_SECONDS = 2.0
 EXECUTORS = 3
 
 
 def start(tmp_path: Path, port: int, store_url: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COLONIES_", "AWS_"))}
+    env = clean_env()
     if store_url:
         env["COLONIES_STORE_URL"] = store_url
     return spawn_dev_node(tmp_path, port, [], name="node", env=env)

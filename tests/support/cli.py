@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from colonies import dev
+from tests.support.env import clean_env
 
 if TYPE_CHECKING:
     from colonies.executor import Executor
@@ -57,11 +57,10 @@ def refused(env: dict[str, str], *args: str) -> Result:
 
 
 def run(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """`colonies ARGS` as a real process, with only `env`'s COLONIES_* variables."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("COLONIES_")}
+    """`colonies ARGS` as a real process, with only `env`'s COLONIES_* (and AWS_*) variables."""
     return subprocess.run(
         [sys.executable, "-m", "colonies.cli", *args],
-        env={**clean, **env},
+        env=clean_env(**env),
         capture_output=True,
         text=True,
         timeout=timeout,

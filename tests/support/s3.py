@@ -11,7 +11,6 @@ bucket name (the storage creates the bucket on first upload). Outside pytest (be
 from __future__ import annotations
 
 import http.client
-import os
 import secrets
 import socket
 import subprocess
@@ -25,6 +24,7 @@ from typing import IO, Any
 import pytest
 
 from colonies.cfs.storage import S3Config
+from tests.support.env import clean_env
 
 ACCESS_KEY = "cfs-test-access"
 SECRET_KEY = "cfs-test-secret"
@@ -47,10 +47,6 @@ def _answers(port: int) -> bool:
         return False
     finally:
         conn.close()
-
-
-def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COLONIES_"))}
 
 
 @dataclass
@@ -99,7 +95,7 @@ def start_moto_server(timeout: float = 30.0) -> MotoServer:
         log = tempfile.TemporaryFile()
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=_clean_env(),
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=clean_env(),
         )
         server = MotoServer(port, process, log)
         deadline = time.monotonic() + timeout

@@ -78,9 +78,10 @@ def test_an_invalid_schema_is_reported_with_its_place():
     assert bp.schema_problem({"properties": {"name": {"pattern": "(unclosed"}}}) is not None
 
 
-def test_a_definition_needs_a_valid_schema_a_handler_and_a_sane_interval():
+def test_a_definition_needs_a_valid_schema_and_a_sane_interval_but_no_handler():
     bp.check_definition(definition(SCHEMA, reconcileInterval=30))
-    for broken in (definition({"type": 7}), definition(functionName=""), definition(executorType=""), definition(reconcileInterval=-5)):
+    bp.check_definition(definition(functionName="", executorType=""))
+    for broken in (definition({"type": 7}), definition(reconcileInterval=-5)):
         with pytest.raises(Invalid) as err:
             bp.check_definition(broken)
     with pytest.raises(Invalid) as err:
@@ -113,6 +114,12 @@ def test_reconcile_process_goes_to_the_handler_at_the_blueprint_location():
     assert spec.kwargs == {"kind": "Deployment", "blueprintName": "web"}
     assert (spec.maxwaittime, spec.maxexectime, spec.maxretries) == (-1, -1, -1)
     assert bp.reconcile_spec(blueprint(), definition(), force=True).kwargs == {"kind": "Deployment", "blueprintName": "web", "force": True}
+
+
+def test_a_handler_without_a_function_name_reconciles_with_reconcile_and_none_has_no_handler():
+    assert bp.reconcile_spec(blueprint(), definition(functionName=""), force=False).funcname == "reconcile"
+    assert bp.has_handler(blueprint(), definition()) and not bp.has_handler(blueprint(), definition(executorType=""))
+    assert bp.has_handler(blueprint(handler=BlueprintHandler(executorType="edge")), definition(executorType=""))
 
 
 def test_a_blueprint_handler_executor_type_overrides_the_definition():

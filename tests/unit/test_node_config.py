@@ -10,7 +10,7 @@ def test_cfs_keys_read_as_nested_tables_beside_or_inside_node(tmp_path: Path) ->
     beside = tmp_path / "beside.toml"
     beside.write_text('port = 50123\n[cfs]\nstorage = "ipfs"\nipfs.api = "/ip4/127.0.0.1/tcp/5001"\nipfs.timeout = 5\n')
     config = load_config(beside, env={})
-    assert (config.port, config.cfs_storage, config.ipfs_api, config.ipfs_timeout, config.extra) == (50123, "ipfs", "/ip4/127.0.0.1/tcp/5001", 5.0, {})
+    assert (config.port, config.cfs_storage, config.ipfs_api, config.ipfs_timeout) == (50123, "ipfs", "/ip4/127.0.0.1/tcp/5001", 5.0)
 
     inside = tmp_path / "inside.toml"
     inside.write_text('[node]\nport = 50124\n[node.cfs.ipfs]\nembedded = true\nswarm = "/ip4/127.0.0.1/tcp/4101"\n')
@@ -29,5 +29,8 @@ def test_strict_mode_is_off_by_default_and_read_from_a_security_table_or_the_env
     path = tmp_path / "node.toml"
     path.write_text("[node]\nport = 50125\n[security]\nstrict = true\n")
     config = load_config(path, env={})
-    assert (config.port, config.security_strict, config.extra) == (50125, True, {})
+    assert (config.port, config.security_strict) == (50125, True)
+    inside = tmp_path / "inside.toml"
+    inside.write_text("[node]\nport = 50126\n[node.security]\nstrict = true\n")
+    assert load_config(inside, env={}).security_strict is True
     assert load_config(env={"COLONIES_SECURITY_STRICT": "true"}).security_strict is True

@@ -24,3 +24,9 @@ def test_other_or_malformed_urls_are_one_line_errors_without_the_password(url: s
     message = str(err.value)
     assert "s3cret" not in message and "\n" not in message
     assert "sqlite:///PATH" in message and "postgresql+asyncpg://" in message
+
+
+def test_a_raw_at_sign_in_the_password_is_refused_without_showing_any_of_it() -> None:
+    with pytest.raises(StoreURLError, match="percent-encode an @") as err:
+        parse_store_url("postgresql://bob:p@s3cret@127.0.0.1:5432/c")
+    assert "s3cret" not in str(err.value)
