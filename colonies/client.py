@@ -22,6 +22,7 @@ from colonies.models import (
     CANCELLED,
     FAILED,
     OUT,
+    RUNNING,
     SUCCESS,
     Attribute,
     Colony,
@@ -122,6 +123,14 @@ def func_spec(
 
 def _pid(process: ProcessRef) -> str:
     return process.processid if isinstance(process, Process) else process
+
+
+def _attempt(process: ProcessRef) -> str:
+    """The run a close or an output is for: a node refuses it once the process runs again (a
+    stale request of an earlier run). Known only from a Process, e.g. the one assign returned."""
+    if isinstance(process, Process) and process.state == RUNNING:
+        return process.starttime
+    return ""
 
 
 def _ws_url(url: str) -> str:
@@ -448,15 +457,19 @@ class AsyncClient:
 
     async def close(self, process: ProcessRef, output: list[Any] | None = None, prvkey: str | None = None) -> None:
         """Close a process assigned to the caller as successful, with `output` as its `out`."""
-        msg = messages.CloseSuccessfulMsg(msgtype="closesuccessfulmsg", processid=_pid(process), out=list(output or []))
+        msg = messages.CloseSuccessfulMsg(
+            msgtype="closesuccessfulmsg", processid=_pid(process), out=list(output or []), attempt=_attempt(process)
+        )
         await self._call_empty(msg, prvkey)
 
     async def fail(self, process: ProcessRef, errors: list[str] | None = None, prvkey: str | None = None) -> None:
-        msg = messages.CloseFailedMsg(msgtype="closefailedmsg", processid=_pid(process), errors=list(errors or []))
+        msg = messages.CloseFailedMsg(
+            msgtype="closefailedmsg", processid=_pid(process), errors=list(errors or []), attempt=_attempt(process)
+        )
         await self._call_empty(msg, prvkey)
 
     async def set_output(self, process: ProcessRef, output: list[Any], prvkey: str | None = None) -> None:
-        msg = messages.SetOutputMsg(msgtype="setoutputmsg", processid=_pid(process), out=list(output))
+        msg = messages.SetOutputMsg(msgtype="setoutputmsg", processid=_pid(process), out=list(output), attempt=_attempt(process))
         await self._call_empty(msg, prvkey)
 
     async def cancel(self, process: ProcessRef, prvkey: str | None = None) -> None:

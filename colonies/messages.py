@@ -168,16 +168,21 @@ class RemoveAllProcessesMsg(Msg):
 class CloseSuccessfulMsg(Msg):
     processid: str = ""
     out: list[Any] | None = None
+    # ours (upstream ignores it): the starttime of the run this closes; a request from an
+    # earlier run of the process is refused. "" = whichever run is assigned to the caller
+    attempt: str = ""
 
 
 class CloseFailedMsg(Msg):
     processid: str = ""
     errors: list[str] | None = None
+    attempt: str = ""  # as in CloseSuccessfulMsg
 
 
 class SetOutputMsg(Msg):
     processid: str = ""
     out: list[Any] | None = None
+    attempt: str = ""  # as in CloseSuccessfulMsg
 
 
 # --- attributes and logs ------------------------------------------------------------------

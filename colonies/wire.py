@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -87,9 +89,23 @@ def b64decode_pieces(text: str, piece: int = B64_PIECE) -> Iterator[bytes]:
     yield b64decode(data[final:])
 
 
+# a signed payload's timestamp may be this far from a strict node's clock (node/replay.py)
+FRESHNESS_WINDOW_NS = 120 * 1_000_000_000
+
+
+def fresh_payload(payload_json: bytes) -> bytes:
+    """The JSON object with a `nonce` and the signing `timestamp` (unix ns) added, for nodes in
+    strict mode; others, upstream's included, ignore both."""
+    if not payload_json.endswith(b"}") or payload_json == b"{}":
+        return payload_json
+    stamp = encode_json({"nonce": secrets.token_hex(16), "timestamp": time.time_ns()})
+    return payload_json[:-1] + b"," + stamp[1:]
+
+
 def build_request(msg: dict[str, Any] | msgspec.Struct, prvkey: str | None) -> bytes:
-    """A signed request envelope; `msg` must carry its `msgtype`."""
-    payload_json = encode_json(msg)
+    """A signed request envelope; `msg` must carry its `msgtype`. Each call makes a new nonce:
+    a retried request is built again."""
+    payload_json = fresh_payload(encode_json(msg))
     msgtype = msg["msgtype"] if isinstance(msg, dict) else getattr(msg, "msgtype")
     payload = b64encode(payload_json)
     signature = crypto.sign(payload, prvkey) if prvkey else ""

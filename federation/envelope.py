@@ -163,13 +163,15 @@ def open_envelope(
     authority_id: str,
     now: float | None = None,
     recipient: str | None = None,
+    unaddressed: frozenset[str] = frozenset(),
     replay: ReplayGuard | None = None,
 ) -> tuple[Certificate, str, bytes]:
     """(certificate, payloadtype, payload JSON bytes) of a message from a member node.
 
     Raises MembershipError (403) when the sender is not a valid member or did not sign it,
     EnvelopeError (400 malformed; 403 stale, replayed or, when `recipient` is given, addressed to
-    another node). `replay` defaults to a process-wide guard; give each node its own.
+    another node: only the payloadtypes in `unaddressed` may name no node). `replay` defaults to a
+    process-wide guard; give each node its own.
     """
     try:
         envelope = _envelope_decoder.decode(body)
@@ -195,7 +197,7 @@ def open_envelope(
         raise EnvelopeError("malformed", "federation message nonce must be 32 lowercase hex characters")
     if signed.certid != cert_id(cert):
         raise MembershipError("signer", f"federation message from node {cert.node_id} was signed for another certificate")
-    if recipient is not None and signed.to != recipient:
+    if recipient is not None and signed.to != recipient and not (signed.to == "" and signed.payloadtype in unaddressed):
         raise EnvelopeError("misaddressed", f"federation message is addressed to {signed.to or 'no node'}", 403)
     now_ms = int((time.time() if now is None else now) * 1000)
     (replay if replay is not None else _default_guard).check(cert.node_id, signed.nonce, signed.sent, now_ms)

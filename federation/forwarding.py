@@ -27,6 +27,8 @@ from colonies.wire import RPCError
 
 log = logging.getLogger(__name__)
 
+# a peer asked by URL alone (federation_peers) may not know our id yet: only lookups may name no node
+UNADDRESSED = frozenset({"lookup"})
 MAX_PEER_QUERIES = 16  # peers asked at once for `node peers`
 
 
@@ -213,7 +215,9 @@ class Federation:
     async def handle(self, body: bytes) -> bytes:
         """POST /federation: a signed message from a member node; a signed reply."""
         try:
-            cert, payloadtype, payload = envelope.open_envelope(body, authority_id=self.identity.authority_id, recipient=None, replay=self._replay)
+            cert, payloadtype, payload = envelope.open_envelope(
+                body, authority_id=self.identity.authority_id, recipient=self.identity.node_id, unaddressed=UNADDRESSED, replay=self._replay
+            )
         except MembershipError as err:
             raise RPCError(403, f"Not a federation member: {err.message}") from None
         try:

@@ -76,7 +76,7 @@ class PeerClient:
             # a server error may come after the peer stored what it was sent: not a refusal
             raise PeerError(status, raw[:300].decode(errors="replace"), delivered=None if status >= 500 else False)
         try:
-            cert, _, payload = envelope.open_envelope(raw, authority_id=me.authority_id, replay=self._replay)
+            cert, _, payload = envelope.open_envelope(raw, authority_id=me.authority_id, recipient=me.node_id, replay=self._replay)
         except (MembershipError, envelope.EnvelopeError) as err:
             raise PeerError(502, f"{url} sent an invalid reply: {err}") from None
         if node_id and cert.node_id != node_id:

@@ -17,6 +17,7 @@ from colonies.node import handlers  # noqa: F401  (registers every RPC handler)
 from colonies.node.core import CORE_KEY, NodeCore
 from colonies.node.pubsub import handle_pubsub
 from colonies.node.ratelimit import RateLimiter
+from colonies.node.replay import Freshness, freshness
 from colonies.node.domain.errors import DomainError
 from colonies.node.rpc import ROUTES, Call, Route, refusal
 from colonies.node.store.database import Conflict, StoreClosed
@@ -74,12 +75,18 @@ OFFLOOP_BODY_BYTES = 256 * 1024
 
 async def dispatch(core: NodeCore, body: bytes, limits: RateLimits | None = None) -> bytes:
     """One RPC: envelope → signature → message → handler → reply envelope (raises RPCError)."""
+    strict = core.config.security_strict
     if len(body) > OFFLOOP_BODY_BYTES:  # a 10,000-node workflow: tens of milliseconds of decoding
-        route, caller_id, msg = await _decode_big(body)
+        route, caller_id, msg, fresh = await _decode_big(body, strict)
     else:
-        route, caller_id, msg = _decode(body)
+        route, caller_id, msg, fresh = _decode(body, strict)
     if limits is not None and caller_id:
         limits.check(limits.identity, caller_id, "identity")
+    if fresh is not None and caller_id:
+        await core.replay.admit(core.db, fresh)
+    if caller_id in core.heard_from:
+        # an executor known to call in: any signed call shows it is alive (a busy one does not poll)
+        core.heard_from[caller_id] = Call.now()
     result = await route.handler(Call(core, caller_id, route.msgtype), msg)
     return reply_bytes(route.reply_payloadtype, bounded_json(result, core.config.max_reply_bytes))
 
@@ -100,18 +107,22 @@ def bounded_json(result: Any, budget: int) -> bytes:
     return b"[" + b",".join(parts) + b"]"
 
 
-def _decode(body: bytes) -> tuple[Route, str, Any]:
-    """The route, the caller's id and the decoded message of a request body (raises RPCError)."""
+Decoded = tuple[Route, str, Any, Freshness | None]
+
+
+def _decode(body: bytes, strict: bool) -> Decoded:
+    """The route, the caller's id, the decoded message of a request body and, in strict mode,
+    its nonce and timestamp (raises RPCError)."""
     envelope = decode_envelope(body)
     caller_id = _caller(envelope)
     route = _route(envelope.payloadtype)
     payload = b64decode(envelope.payload)
     with _parse_errors(route.msgtype):
         msg = route.decoder.decode(payload)
-    return route, caller_id, _checked(route, msg)
+    return route, caller_id, _checked(route, msg), freshness(payload) if strict else None
 
 
-async def _decode_big(body: bytes) -> tuple[Route, str, Any]:
+async def _decode_big(body: bytes, strict: bool) -> Decoded:
     """_decode for a big body, in the same order, with the same errors."""
     envelope = decode_envelope(body)  # a few ms: the payload stays one string
     caller_id = await asyncio.to_thread(_caller, envelope)
@@ -123,7 +134,8 @@ async def _decode_big(body: bytes) -> tuple[Route, str, Any]:
             msg = await route.sliced.decode(payload)
         else:
             msg = await asyncio.to_thread(route.decoder.decode, payload)
-    return route, caller_id, _checked(route, msg)
+    fresh = await asyncio.to_thread(freshness, payload) if strict else None
+    return route, caller_id, _checked(route, msg), fresh
 
 
 def _caller(envelope: Envelope) -> str:

@@ -82,6 +82,9 @@ class NodeConfig:
     ipfs_embedded: bool = False
     ipfs_swarm: str = "/ip4/127.0.0.1/tcp/0"  # the embedded node's swarm address (0 = a free port)
     ipfs_timeout: float = 30.0  # seconds one IPFS fetch may take before it fails
+    # security.strict (docs/security.md "Strict mode"): signed payloads must carry a fresh
+    # timestamp and a nonce not seen before; off by default so unmodified pycolonies keeps working
+    security_strict: bool = False
     # well-known bootstrap objects for dev mode (colony, user, executor) — see colonies.dev
     dev: bool = False
     build_version: str = ""
@@ -140,6 +143,7 @@ _ENV = {
     "COLONIES_IPFS_EMBEDDED": "ipfs_embedded",
     "COLONIES_IPFS_SWARM": "ipfs_swarm",
     "COLONIES_IPFS_TIMEOUT": "ipfs_timeout",
+    "COLONIES_SECURITY_STRICT": "security_strict",
     "BUILD_VERSION": "build_version",
     "BUILD_TIME": "build_time",
 }
@@ -151,7 +155,10 @@ _NESTED = {
     "cfs.ipfs.embedded": "ipfs_embedded",
     "cfs.ipfs.swarm": "ipfs_swarm",
     "cfs.ipfs.timeout": "ipfs_timeout",
+    "security.strict": "security_strict",
 }
+
+_NESTED_ROOTS = {dotted.split(".")[0] for dotted in _NESTED}
 
 # env vars given in another unit than the field: value × factor (upstream periods are in ms)
 _ENV_SCALE = {"cron_checker_period": 0.001, "generator_checker_period": 0.001}
@@ -206,11 +213,11 @@ def _unknown(key: str, where: str) -> ConfigKeyError:
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{"cfs": {"ipfs": {"api": x}}} → {"cfs.ipfs.api": x}; the node's own keys stay as they are."""
+    """{"cfs": {"ipfs": {"api": x}}} → {"cfs.ipfs.api": x} (likewise [security]); the node's own keys stay as they are."""
     flat: dict[str, Any] = {}
     for key, value in table.items():
         dotted = f"{prefix}{key}"
-        if isinstance(value, dict) and (dotted == "cfs" or dotted.startswith("cfs.")):
+        if isinstance(value, dict) and dotted.split(".")[0] in _NESTED_ROOTS:
             flat.update(_flatten(value, f"{dotted}."))
         else:
             flat[dotted] = value

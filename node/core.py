@@ -14,6 +14,7 @@ from colonies.node.config import NodeConfig
 from colonies.node.directory import Directory
 from colonies.node.events import ProcessEvents
 from colonies.node.locks import KeyedLocks
+from colonies.node.replay import ReplayGuard
 from colonies.node.scheduler import Scheduler
 from colonies.node.store.database import Database, Op
 from colonies.node.store.processes import ProcessRecord
@@ -28,8 +29,10 @@ class NodeCore:
     events: ProcessEvents = field(init=False)
     # live channel subscribers and per-process channel append rate limits
     channels: ChannelHub = field(default_factory=ChannelHub)
-    # executor id → last assign call (ns); flushed to the store by the liveness service
+    # executor id → last signed call (ns), from its first assign on; flushed by the liveness service
     heard_from: dict[str, int] = field(default_factory=dict)
+    # strict mode: the nonces of signed requests (node/replay.py)
+    replay: ReplayGuard = field(default_factory=ReplayGuard)
     # the port the HTTP server really listens on (config.port may be 0 = any free port)
     listen_port: int = 0
     # colonies.federation.forwarding.Federation when this node takes part in a federation

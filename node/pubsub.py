@@ -18,6 +18,7 @@ from colonies.models import CANCELLED, FAILED, PROCESS_STATES, SUCCESS
 from colonies.node.core import CORE_KEY, NodeCore
 from colonies.node.events import Subscription
 from colonies.node.handlers import channels as channel_handlers
+from colonies.node.replay import freshness
 from colonies.node.rpc import Call
 from colonies.node.store import processes as pq
 from colonies.wire import Envelope, RPCError, b64decode, decode_envelope, encode_json, error_reply_bytes, reply_bytes
@@ -62,15 +63,21 @@ async def handle_pubsub(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-def _signer(envelope: Envelope) -> str:
+async def _signer(core: NodeCore, envelope: Envelope) -> str:
+    """The subscriber's id; in strict mode only for a fresh payload not seen before (a replayed
+    subscription would hand someone else the member's events)."""
     try:
-        return crypto.recover_id(envelope.payload, envelope.signature)
+        caller_id = crypto.recover_id(envelope.payload, envelope.signature)
     except crypto.SignatureError as err:
         raise RPCError(403, str(err)) from None
+    if core.config.security_strict:
+        with contextlib.suppress(msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # the decode below says why
+            await core.replay.admit(core.db, freshness(b64decode(envelope.payload)))
+    return caller_id
 
 
 async def _follow_channel(core: NodeCore, envelope: Envelope, ws: web.WebSocketResponse) -> None:
-    caller_id = _signer(envelope)
+    caller_id = await _signer(core, envelope)
     try:
         msg = _channel_msg.decode(b64decode(envelope.payload))
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as err:
@@ -81,7 +88,7 @@ async def _follow_channel(core: NodeCore, envelope: Envelope, ws: web.WebSocketR
 
 
 async def _subscribe(core: NodeCore, envelope: Envelope) -> tuple[Subscription, float, pq.ProcessRecord | None]:
-    caller_id = _signer(envelope)
+    caller_id = await _signer(core, envelope)
     payload = b64decode(envelope.payload)
     try:
         if envelope.payloadtype == "subscribeprocessmsg":
@@ -110,7 +117,9 @@ async def _subscribe(core: NodeCore, envelope: Envelope) -> tuple[Subscription, 
             raise RPCError(403, f"Access denied, not a member of Colony with name {record.colonyname}")
         return sub, timeout, record if record.state == msg.state else None
 
-    if core.directory.colony(msg.colonyname) is None:
+    server_id = core.directory.server_id
+    if core.directory.colony(msg.colonyname) is None and server_id and caller_id == server_id:
+        # only the server owner learns that a colony does not exist (rpc.Call.colony)
         raise RPCError(404, f"Colony with name {msg.colonyname} does not exists")
     if core.directory.member_name(msg.colonyname, caller_id, approved=True) is None:
         raise RPCError(403, f"Access denied, not a member of Colony with name {msg.colonyname}")

@@ -9,6 +9,7 @@ import msgspec
 
 from colonies import models
 from colonies.messages import Msg
+from colonies.node.directory import ColonyEntry
 from colonies.node.domain import errors
 from colonies.node.store.database import Conflict as StoreConflict
 from colonies.node.decode import SlicedDecoder
@@ -21,6 +22,8 @@ M = TypeVar("M", bound=Msg)
 Handler = Callable[["Call", Any], Awaitable[Any]]
 
 EMPTY: dict[str, Any] = {}
+# the owner id of a colony that does not exist: no recovered id (64 hex digits) equals it
+NOBODY = "-"
 
 
 @dataclass(slots=True)
@@ -70,9 +73,14 @@ class Call:
             raise RPCError(403, "Access denied, not server owner")
 
     def colony(self, colonyname: str):  # type: ignore[no-untyped-def]
+        """The colony's entry. A colony that does not exist is a 404 for the server owner only
+        (who lists them anyway); anyone else gets an entry nobody owns or belongs to, so every
+        check refuses them exactly as it refuses a stranger to an existing colony."""
         entry = self.node.directory.colony(colonyname)
         if entry is None:
-            raise RPCError(404, f"Colony with name {colonyname} does not exists")
+            if self.node.directory.server_id and self.caller_id == self.node.directory.server_id:
+                raise RPCError(404, f"Colony with name {colonyname} does not exists")
+            return ColonyEntry(colonyname, NOBODY)
         return entry
 
     def require_colony_owner(self, colonyname: str):  # type: ignore[no-untyped-def]

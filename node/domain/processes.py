@@ -90,15 +90,18 @@ async def close(
     now: int,
     output: list[Any] | None = None,
     errors: list[str] | None = None,
+    starttime: int = 0,
 ) -> ProcessRecord | None:
-    """RUNNING → SUCCESS or FAILED by the executor it is assigned to; None when it is not (the
-    caller explains why). A success also records the executor's function statistics."""
+    """RUNNING → SUCCESS or FAILED by the executor it is assigned to (in its run that started at
+    `starttime`, if not 0); None when it is not (the caller explains why). A success also
+    records the executor's function statistics."""
+    run = {"processid": processid, "executorid": executorid, "now": now, "starttime": starttime}
 
     def step(conn: Connection) -> ProcessRecord | None:
         if succeeded:
             encoded = _json.encode(output) if output is not None else None
-            return pq.close_success(conn, processid=processid, executorid=executorid, now=now, output=encoded)
-        return pq.close(conn, processid=processid, executorid=executorid, state=FAILED, now=now, errors=_json.encode(errors or []))
+            return pq.close_success(conn, output=encoded, **run)
+        return pq.close(conn, state=FAILED, errors=_json.encode(errors or []), **run)
 
     records = await change(node, step, now)
     return records[0] if records else None

@@ -14,10 +14,12 @@ from colonies.messages import (
     ReportAllocationMsg,
     UpdateExecutorMsg,
 )
-from colonies.models import APPROVED, PENDING, REJECTED, UNREGISTERED
-from colonies.node.domain.executors import unregister
+from colonies.models import APPROVED, PENDING, UNREGISTERED
+from colonies.node.domain.executors import reject, unregister
+from colonies.node.domain.processes import change
 from colonies.node.rpc import EMPTY, Call, bad_request, not_found, require, rpc
 from colonies.node.store import directory as dq
+from colonies.node.store import processes as pq
 from colonies.node.validate import require_id, require_name
 from colonies.timefmt import format_ns
 from colonies.wire import RPCError
@@ -70,11 +72,15 @@ async def add_executor(call: Call, msg: AddExecutorMsg) -> models.Executor:
     )
 
     def write(conn):  # type: ignore[no-untyped-def]
+        released = []
         if old is not None:
             dq.unregister_executor(conn, old.colonyname, old.executorname)
+            # the old registration will not close what it ran (allow_executor_reregister)
+            released = pq.release_executor_processes(conn, old.colonyname, old.executorid, now)
         dq.upsert_executor(conn, stored, now)
+        return released
 
-    await call.node.db.write(write)
+    await change(call.node, write, now)
     if old is not None:
         directory.forget_functions_of(old.colonyname, old.executorname)
     directory.put_executor(stored)
@@ -102,11 +108,16 @@ async def get_executor_by_id(call: Call, msg: GetExecutorByIdMsg) -> models.Exec
     return _with_liveness(call, executor)
 
 
-async def _set_state(call: Call, msg: ExecutorNameMsg, state: int) -> dict[str, Any]:
-    call.require_colony_owner(msg.colonyname)
+def _registered(call: Call, msg: ExecutorNameMsg) -> models.Executor:
     executor = _existing(call, msg.colonyname, msg.executorname)
     if executor.state == UNREGISTERED:
         raise bad_request(f"Executor with name {msg.executorname} is unregistered")
+    return executor
+
+
+async def _set_state(call: Call, msg: ExecutorNameMsg, state: int) -> dict[str, Any]:
+    call.require_colony_owner(msg.colonyname)
+    _registered(call, msg)
     await call.node.db.write(lambda conn: dq.set_executor_state(conn, msg.colonyname, msg.executorname, state))
     call.node.directory.update_executor(msg.colonyname, msg.executorname, state=state)
     return EMPTY
@@ -119,7 +130,10 @@ async def approve_executor(call: Call, msg: ExecutorNameMsg) -> dict[str, Any]:
 
 @rpc("rejectexecutormsg", ExecutorNameMsg)
 async def reject_executor(call: Call, msg: ExecutorNameMsg) -> dict[str, Any]:
-    return await _set_state(call, msg, REJECTED)
+    call.require_colony_owner(msg.colonyname)
+    executor = _registered(call, msg)
+    await reject(call.node, executor)
+    return EMPTY
 
 
 @rpc("removeexecutormsg", ExecutorNameMsg)

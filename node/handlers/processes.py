@@ -30,6 +30,7 @@ from colonies.node.store.processes import ProcessRecord
 from colonies.node.domain import processes, removals
 from colonies.node.domain.submission import submit_process
 from colonies.node.validate import require_count
+from colonies.timefmt import parse_to_ns
 from colonies.wire import RPCError
 
 MAX_COUNT = 100
@@ -160,14 +161,24 @@ async def _wait_for_resume(call: Call, msg: AssignProcessMsg, deadline: float) -
 
 
 # --- close ----------------------------------------------------------------------------------
-async def _explain_refusal(call: Call, processid: str, action: str) -> RPCError:
-    """Why an update that required 'assigned to the caller and RUNNING' matched nothing."""
+def _run(attempt: str) -> int:
+    """The starttime (ns) a request names as the run it is for; 0 = any run."""
+    try:
+        return parse_to_ns(attempt)
+    except ValueError as err:
+        raise bad_request(f"Invalid attempt: {err}") from None
+
+
+async def _explain_refusal(call: Call, processid: str, action: str, run: int = 0) -> RPCError:
+    """Why an update that required 'assigned to the caller and RUNNING' (in run `run`) matched nothing."""
     record = await call.node.db.read(lambda conn: pq.get_record(conn, processid))
     if record is None:
         return not_found(f"Process with id {processid} not found")
     call.require_member(record.colonyname)
     if record.assignedexecutorid != call.caller_id:
         return RPCError(403, f"Access denied, not allowed to {action}: process is not assigned to caller")
+    if record.state == RUNNING and run and record.starttime != run:
+        return RPCError(409, f"Failed to {action}: the request is for an earlier run of the process, it was assigned again")
     return bad_request(f"Failed to {action}: process is not running (state {record.state})")
 
 
@@ -175,9 +186,12 @@ async def _explain_refusal(call: Call, processid: str, action: str) -> RPCError:
 async def close_successful(call: Call, msg: CloseSuccessfulMsg) -> dict[str, Any]:
     if msg.out:
         bounds.check_output(call.node.config, _json.encode(msg.out), "close process as successful")
-    closed = await processes.close(call.node, processid=msg.processid, executorid=call.caller_id, succeeded=True, now=call.now(), output=msg.out)
+    run = _run(msg.attempt)
+    closed = await processes.close(
+        call.node, processid=msg.processid, executorid=call.caller_id, succeeded=True, now=call.now(), output=msg.out, starttime=run
+    )
     if closed is None:
-        raise await _explain_refusal(call, msg.processid, "close process as successful")
+        raise await _explain_refusal(call, msg.processid, "close process as successful", run)
     return EMPTY
 
 
@@ -185,9 +199,12 @@ async def close_successful(call: Call, msg: CloseSuccessfulMsg) -> dict[str, Any
 async def close_failed(call: Call, msg: CloseFailedMsg) -> dict[str, Any]:
     if msg.errors:
         bounds.check_output(call.node.config, _json.encode(msg.errors), "close process as failed")
-    closed = await processes.close(call.node, processid=msg.processid, executorid=call.caller_id, succeeded=False, now=call.now(), errors=msg.errors)
+    run = _run(msg.attempt)
+    closed = await processes.close(
+        call.node, processid=msg.processid, executorid=call.caller_id, succeeded=False, now=call.now(), errors=msg.errors, starttime=run
+    )
     if closed is None:
-        raise await _explain_refusal(call, msg.processid, "close process as failed")
+        raise await _explain_refusal(call, msg.processid, "close process as failed", run)
     return EMPTY
 
 
@@ -200,11 +217,13 @@ async def set_output(call: Call, msg: SetOutputMsg) -> dict[str, Any]:
             raise not_found(f"Process with id {msg.processid} not found")
         call.require_member(record.colonyname)
         return EMPTY
-    output = _json.encode(msg.out)
+    output, run = _json.encode(msg.out), _run(msg.attempt)
     bounds.check_output(call.node.config, output, "set output")
-    ok = await call.node.db.write(lambda conn: pq.set_output(conn, processid=msg.processid, executorid=call.caller_id, output=output))
+    ok = await call.node.db.write(
+        lambda conn: pq.set_output(conn, processid=msg.processid, executorid=call.caller_id, output=output, starttime=run)
+    )
     if not ok:
-        raise await _explain_refusal(call, msg.processid, "set output")
+        raise await _explain_refusal(call, msg.processid, "set output", run)
     return EMPTY
 
 

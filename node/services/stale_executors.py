@@ -1,9 +1,11 @@
 """Stale-executor cleanup (spec §4.5): executors silent for too long are removed from their colony.
 
-Every `cleanup_interval` seconds, an executor whose last contact (its latest assign call: this
-node's memory, or the stored value written behind by the liveness service) is older than
-`stale_executor_duration` seconds is unregistered exactly as `removeexecutormsg` does. Executors
-never heard from since they were (re)registered are left alone.
+Every `cleanup_interval` seconds, an executor whose last contact (its latest signed call from its
+first assign on: this node's memory, or the stored value written behind by the liveness service)
+is older than `stale_executor_duration` seconds is unregistered exactly as `removeexecutormsg`
+does: what it was running goes back to the queue, a retry each, whatever its maxexectime.
+Executors never heard from since they were (re)registered are left alone. The same run puts
+back processes left RUNNING on executors already removed or rejected.
 """
 from __future__ import annotations
 
@@ -12,17 +14,20 @@ import logging
 from colonies import models
 from colonies.node.core import NodeCore
 from colonies.node.services.base import every
-from colonies.node.domain.executors import unregister
+from colonies.node.domain.executors import release_orphaned, unregister
 from colonies.node.store import directory as dq
+from colonies.node.store import processes as pq
 
 log = logging.getLogger(__name__)
 
 NS = 1_000_000_000
 
 
-def _last_heard(core: NodeCore, executorid: str, commissioned: int, stored: int) -> int:
-    """Latest contact since commissioning, 0 if none: a reused id must not inherit old contact."""
-    heard = max(core.heard_from.get(executorid, 0), stored)
+def _last_heard(core: NodeCore, executorid: str, commissioned: int, stored: int, started: int) -> int:
+    """Latest contact since commissioning, 0 if none: a reused id must not inherit old contact.
+    `started`: when the latest process it runs was assigned to it (its assign call), known even
+    when the node stopped before the contact was written behind."""
+    heard = max(core.heard_from.get(executorid, 0), stored, started)
     return heard if heard >= commissioned else 0
 
 
@@ -33,9 +38,10 @@ def _cutoff(core: NodeCore) -> int:
 async def stale_executors(core: NodeCore) -> list[models.Executor]:
     cutoff = _cutoff(core)
     rows = await core.db.read(dq.executor_liveness)
+    started = {(c, e): s for c, e, s in await core.db.read(pq.running_assignees)}
     stale = []
     for colonyname, name, executorid, commissioned, stored in rows:
-        heard = _last_heard(core, executorid, commissioned, stored)
+        heard = _last_heard(core, executorid, commissioned, stored, started.get((colonyname, executorid), 0))
         if heard == 0 or heard >= cutoff:
             continue
         executor = core.directory.executor(colonyname, name)
@@ -61,6 +67,9 @@ async def sweep(core: NodeCore) -> list[models.Executor]:
             released,
         )
         removed.append(executor)
+    orphans = await release_orphaned(core)
+    if orphans:
+        log.info("%d processes of removed or rejected executors back in the queue", orphans)
     return removed
 
 

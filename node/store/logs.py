@@ -31,9 +31,10 @@ def get(
     since: int,
     latest: bool,
 ) -> list[models.Log]:
-    """By process, or by executor within the colony; `latest` = newest `count`, oldest first."""
+    """By process or by executor, within the colony (a removed process keeps its logs, as on
+    upstream: only its colony's members may read them); `latest` = newest `count`, oldest first."""
     if processid:
-        query = select(logs).where(L.processid == processid)
+        query = select(logs).where(L.processid == processid, L.colonyname == colonyname)
     else:
         query = select(logs).where(L.colonyname == colonyname, L.executorname == executorname)
     if since > 0:

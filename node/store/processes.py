@@ -424,7 +424,12 @@ def _conditioned_heads(conn: Connection, params: dict[str, Any]) -> list[Row]:
 
 _close = Prepared(
     update(processes)
-    .where(P.processid == bindparam("b_processid"), P.assignedexecutorid == bindparam("b_executorid"), P.state == RUNNING)
+    .where(
+        P.processid == bindparam("b_processid"),
+        P.assignedexecutorid == bindparam("b_executorid"),
+        P.state == RUNNING,
+        or_(bindparam("b_starttime", type_=BigInteger) == 0, P.starttime == bindparam("b_starttime", type_=BigInteger)),
+    )
     .values(
         state=bindparam("b_state"),
         endtime=bindparam("b_now"),
@@ -445,13 +450,16 @@ def close(
     now: int,
     output: bytes | None = None,
     errors: bytes | None = None,
+    starttime: int = 0,
 ) -> ProcessRecord | None:
-    """RUNNING → SUCCESS/FAILED, only by the assigned executor; None if that does not hold."""
+    """RUNNING → SUCCESS/FAILED, only by the assigned executor (in its run that started at
+    `starttime`, if not 0); None if that does not hold."""
     row = _close.first(
         conn,
         {
             "b_processid": processid,
             "b_executorid": executorid,
+            "b_starttime": starttime,
             "b_state": state,
             "b_now": now,
             "b_output": output.decode() if output is not None else None,
@@ -462,13 +470,13 @@ def close(
     return _with_attributes(conn, row)
 
 
-def set_output(conn: Connection, *, processid: str, executorid: str, output: bytes) -> bool:
-    result = conn.execute(
-        update(processes)
-        .where(P.processid == processid, P.assignedexecutorid == executorid, P.state == RUNNING)
-        .values(output=output.decode())
-    )
-    return result.rowcount == 1
+def set_output(conn: Connection, *, processid: str, executorid: str, output: bytes, starttime: int = 0) -> bool:
+    """The output of a running process, only by its executor (in the run that started at
+    `starttime`, if not 0)."""
+    query = update(processes).where(P.processid == processid, P.assignedexecutorid == executorid, P.state == RUNNING)
+    if starttime:
+        query = query.where(P.starttime == starttime)
+    return conn.execute(query.values(output=output.decode())).rowcount == 1
 
 
 def fail_waiting_many(conn: Connection, ids: Sequence[str], *, now: int, errors: bytes) -> list[ProcessRecord]:
@@ -567,12 +575,24 @@ def remove_colony_batch(conn: Connection, colonyname: str, limit: int) -> int:
     return _remove_ids(conn, ids)
 
 
+def running_assignees(conn: Connection) -> list[tuple[str, str, int]]:
+    """(colonyname, assignedexecutorid, latest starttime) of every executor (or peer node)
+    running something: it called in (its assign) at that time at least."""
+    rows = conn.execute(
+        select(P.colonyname, P.assignedexecutorid, func.max(P.starttime))
+        .where(P.state == RUNNING)
+        .group_by(P.colonyname, P.assignedexecutorid)
+    )
+    return [(r[0], r[1], r[2] or 0) for r in rows]
+
+
 def release_executor_processes(conn: Connection, colonyname: str, executorid: str, now: int) -> list[ProcessRecord]:
-    """An executor left: its running processes go back to the queue (not counted as a retry)."""
+    """An executor left or was rejected: its running processes go back to the queue, each
+    counted as a retry (the attempt was lost)."""
     ids = conn.execute(
         select(P.processid).where(P.colonyname == colonyname, P.state == RUNNING, P.assignedexecutorid == executorid)
     ).scalars().all()
-    released = [release(conn, processid=pid, now=now, count_retry=False) for pid in ids]
+    released = [release(conn, processid=pid, now=now, count_retry=True) for pid in ids]
     return [r for r in released if r is not None]
 
 
@@ -653,12 +673,16 @@ _stats_by_executor = Prepared(
 )
 
 
-def close_success(conn: Connection, *, processid: str, executorid: str, now: int, output: bytes | None) -> ProcessRecord | None:
-    """RUNNING → SUCCESS by the assigned executor, with one more run in the statistics of its
-    registered function; None (and nothing written) if the executor is not the assignee."""
+def close_success(
+    conn: Connection, *, processid: str, executorid: str, now: int, output: bytes | None, starttime: int = 0
+) -> ProcessRecord | None:
+    """RUNNING → SUCCESS by the assigned executor (in its run that started at `starttime`, if not
+    0), with one more run in the statistics of its registered function; None (and nothing
+    written) if the executor is not the assignee."""
     params = {
         "b_processid": processid,
         "b_executorid": executorid,
+        "b_starttime": starttime,
         "b_state": SUCCESS,
         "b_now": now,
         "b_output": output.decode() if output is not None else None,

@@ -41,7 +41,7 @@ def test_removed_colony_cannot_be_fetched(client, colony):
     name, _, colonyid = new_colony(client)
     client.add_colony({"colonyid": colonyid, "name": name}, dev.SERVER_PRVKEY)
     client.del_colony(name, dev.SERVER_PRVKEY)
-    with pytest.raises(ColoniesConnectionError, match="does not exist"):
+    with pytest.raises(ColoniesConnectionError, match="not a member"):
         client.get_colony(name, member.prvkey)
 
 
@@ -100,5 +100,5 @@ def test_removing_a_colony_removes_its_members_access(client):
     client.add_user(user, owner_prvkey)
     assert client.get_colony(name, user_prvkey)["name"] == name
     client.del_colony(name, dev.SERVER_PRVKEY)
-    with pytest.raises(ColoniesConnectionError, match="does not exist"):
+    with pytest.raises(ColoniesConnectionError, match="not a member"):
         client.get_colony(name, user_prvkey)

@@ -12,7 +12,7 @@ import msgspec
 from colonies import crypto, dev
 from colonies.client import AsyncClient, func_spec
 from colonies.federation import envelope, membership
-from colonies.federation.messages import Forward
+from colonies.federation.messages import Forward, ForwardBatch, Lookup
 from colonies.models import WAITING
 from tests.federation.test_failover import add_executor, dev_federation_node
 from tests.federation.sites import free_port
@@ -102,3 +102,36 @@ def test_an_expired_certificate_is_refused(tmp_path):
         assert post(a.url, envelope.build("forward", forward, key, old)) == 403
     finally:
         a.stop()
+
+
+def member_identity() -> tuple[str, membership.Certificate]:
+    key = crypto.generate_private_key()
+    cert = membership.issue(
+        dev.FEDERATION_AUTHORITY_PRVKEY,
+        federation=dev.FEDERATION_NAME,
+        node_id=crypto.id_from_private_key(key),
+        api_url="http://127.0.0.1:9",
+        dht_address="127.0.0.1:9",
+        ttl_seconds=3600,
+    )
+    return key, cert
+
+
+def test_a_message_addressed_to_one_node_is_refused_by_another(tmp_path):
+    port_a, port_b = free_port(), free_port()
+    a = dev_federation_node(tmp_path, "a", port_a, [])
+    b = dev_federation_node(tmp_path, "b", port_b, [])
+    try:
+        key, cert = member_identity()
+        node_a, node_b = (n.node.core.federation.identity.node_id for n in (a, b))
+        batch = ForwardBatch(forwards=[])
+        captured = envelope.build("forward", batch, key, cert, to=node_a)
+        assert post(b.url, captured) == 403  # a forward captured on its way to a
+        assert post(b.url, envelope.build("forward", batch, key, cert)) == 403  # naming no node
+        assert post(b.url, envelope.build("forward", batch, key, cert, to=node_b)) == 200
+        assert post(a.url, captured) == 200
+        # a lookup may come from a peer that knows only our URL (federation_peers)
+        assert post(b.url, envelope.build("lookup", Lookup(colonyname=dev.COLONY_NAME, executortype="cpu"), key, cert)) == 200
+    finally:
+        a.stop()
+        b.stop()

@@ -441,9 +441,11 @@ def test_the_owner_manages_blueprints_but_status_and_reconcile_are_for_members(c
     assert remove(colony, colony.owner_prvkey, "a") == {}
 
 
-def test_unknown_colony_is_a_404(colony, member):
+def test_unknown_colony_is_refused_as_one_the_caller_is_not_a_member_of(colony, member):
+    # only the server owner learns that a colony does not exist (issue 12, item 8)
     ghost = f"ghost-{secrets.token_hex(4)}"
-    refused(404, call, colony.url, {"msgtype": "getblueprintsmsg", "namespace": ghost}, member.prvkey)
+    message = refused(403, call, colony.url, {"msgtype": "getblueprintsmsg", "namespace": ghost}, member.prvkey)
+    assert message == f"Access denied, not a member of Colony with name {ghost}"
 
 
 def test_concurrent_adds_of_one_name_store_one_blueprint_one_cron_and_one_process(colony, member):

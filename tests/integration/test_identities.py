@@ -109,10 +109,12 @@ def test_owner_of_another_colony_may_not_change_this_colony_id(colony, node):
         call(node.url, {"msgtype": "removecolonymsg", "colonyname": other}, dev.SERVER_PRVKEY)
 
 
-def test_malformed_colony_id_is_a_400_and_an_unknown_colony_a_404(colony):
+def test_malformed_colony_id_is_a_400_and_an_unknown_colony_refused_as_to_a_stranger(colony):
     _denied(colony.url, {"msgtype": "changecolonyidmsg", "colonyname": colony.name, "colonyid": "abc"}, colony.owner_prvkey, 400)
     _, new_id = _new_key()
-    _denied(colony.url, {"msgtype": "changecolonyidmsg", "colonyname": "no-such-colony", "colonyid": new_id}, colony.owner_prvkey, 404)
+    # the owner of another colony is a stranger to this name (issue 12, item 8)
+    message = _denied(colony.url, {"msgtype": "changecolonyidmsg", "colonyname": "no-such-colony", "colonyid": new_id}, colony.owner_prvkey)
+    assert "not owner of Colony with name no-such-colony" in message
 
 
 # --- executor id --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from colonies import crypto, dev
 from colonies.client import AsyncClient, func_spec
-from colonies.models import APPROVED, FAILED, PENDING, SUCCESS, UNREGISTERED, WAITING
+from colonies.models import APPROVED, FAILED, PENDING, RUNNING, SUCCESS, UNREGISTERED, WAITING
 from colonies.node.config import NodeConfig
 from colonies.node.services import retention, stale_executors
 from colonies.node.store.schema import processes
@@ -103,7 +103,7 @@ async def test_silent_executor_is_removed_and_its_running_process_goes_back_to_t
         await _eventually(removed)
         process = await us.get_process(submitted.processid)
         assert process.state == WAITING and not process.isassigned and process.assignedexecutorid == ""
-        assert process.retries == 0
+        assert process.retries == 1  # the lost attempt counts (issue 12, item 9)
         with pytest.raises(RPCError) as err:
             await ex.close(submitted.processid)
         assert err.value.status == 403
@@ -143,6 +143,131 @@ async def test_re_registered_executor_does_not_inherit_its_old_silence(stale_nod
         await owner.add_executor(colony.name, key.id, "worker", "test")
     await asyncio.sleep(1.5)
     assert await colony.executor_state("worker") == PENDING
+
+
+async def _keep_busy(client: AsyncClient, processid: str, seconds: float) -> None:
+    """A busy executor: no assign polls, only logs about the process it runs."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await client.add_log(processid, "still working")
+        await asyncio.sleep(0.2)
+
+
+async def test_busy_executor_that_only_logs_is_not_stale_and_its_silence_later_requeues_the_process(stale_node):
+    colony = await _colony(stale_node)
+    busy = await colony.add_executor("busy")
+    user = await colony.add_user()
+    async with AsyncClient(colony.url, busy.prvkey) as ex, AsyncClient(colony.url, user.prvkey) as us:
+        submitted = await us.submit(func_spec("f", colony.name, "test", maxexectime=-1))
+        await ex.assign(colony.name, 5)
+        await _keep_busy(ex, submitted.processid, 2.5)  # over twice the stale window
+        assert await colony.executor_state("busy") == APPROVED
+        assert (await us.get_process(submitted.processid)).state == RUNNING
+
+        async def requeued() -> bool:
+            return (await us.get_process(submitted.processid)).state == WAITING
+
+        await _eventually(requeued)  # silent now: removed, and the process back (a retry)
+        assert (await us.get_process(submitted.processid)).retries == 1
+        assert await colony.executor_state("busy") == UNREGISTERED
+
+
+async def test_after_a_restart_a_busy_executor_is_still_heard_from(tmp_path: Path):
+    running = start_node(tmp_path, stale_executor_duration=1, cleanup_interval=0.2)
+    try:
+        colony = await _colony(running)
+        busy = await colony.add_executor("busy")
+        async with AsyncClient(colony.url, busy.prvkey) as ex:
+            submitted = await ex.submit(func_spec("f", colony.name, "test", maxexectime=-1))
+            await ex.assign(colony.name, 5)
+            await _keep_busy(ex, submitted.processid, 1.0)
+    finally:  # stopping flushes the last contact to the store
+        running.stop()
+    running = start_node(tmp_path, stale_executor_duration=1, cleanup_interval=0.2, port=running.port)
+    try:
+        async with AsyncClient(running.url, busy.prvkey) as ex:
+            await _keep_busy(ex, submitted.processid, 2.5)
+            assert (await ex.get_process(submitted.processid)).state == RUNNING
+            assert await colony.executor_state("busy") == APPROVED
+    finally:
+        running.stop()
+
+
+async def test_an_executor_gone_before_its_contact_was_written_is_still_found_stale(stale_node):
+    """A node that stopped before writing the contact behind (a crash) still knows the executor
+    called in: it was assigned a process then."""
+    from colonies.node.store import directory as dq
+
+    colony = await _colony(stale_node)
+    gone = await colony.add_executor("gone")
+    user = await colony.add_user()
+    async with AsyncClient(colony.url, gone.prvkey) as ex, AsyncClient(colony.url, user.prvkey) as us:
+        submitted = await us.submit(func_spec("f", colony.name, "test", maxexectime=-1))
+        await ex.assign(colony.name, 5)
+        core = stale_node.node.core
+
+        async def forget_the_contact() -> None:
+            core.heard_from.pop(gone.id, None)
+            await core.db.write(lambda conn: dq.touch_executors(conn, {gone.id: 0}))
+
+        stale_node.call(forget_the_contact())
+
+        async def requeued() -> bool:
+            return (await us.get_process(submitted.processid)).state == WAITING
+
+        await _eventually(requeued)
+        assert await colony.executor_state("gone") == UNREGISTERED
+
+
+@pytest.fixture
+def sweeping_node(tmp_path: Path) -> Iterator[RunningNode]:
+    """Cleanup runs often; executors are never stale within a test."""
+    running = start_node(tmp_path, stale_executor_duration=3600, cleanup_interval=0.2)
+    yield running
+    running.stop()
+
+
+async def test_process_left_running_on_a_rejected_executor_goes_back_to_the_queue(sweeping_node):
+    """A store written before rejection released processes (or a crash between): the sweep does it."""
+    from colonies.models import REJECTED
+    from colonies.node.store import directory as dq
+
+    stale_node = sweeping_node
+    colony = await _colony(stale_node)
+    worker = await colony.add_executor("worker")
+    user = await colony.add_user()
+    async with AsyncClient(colony.url, worker.prvkey) as ex, AsyncClient(colony.url, user.prvkey) as us:
+        submitted = await us.submit(func_spec("f", colony.name, "test", maxexectime=-1))
+        await ex.assign(colony.name, 5)
+        core = stale_node.node.core
+
+        async def reject_without_release() -> None:
+            await core.db.write(lambda conn: dq.set_executor_state(conn, colony.name, "worker", REJECTED))
+            core.directory.update_executor(colony.name, "worker", state=REJECTED)
+
+        stale_node.call(reject_without_release())
+
+        async def requeued() -> bool:
+            return (await us.get_process(submitted.processid)).state == WAITING
+
+        await _eventually(requeued)
+        assert (await us.get_process(submitted.processid)).retries == 1
+
+
+async def test_re_registering_an_executor_name_requeues_what_the_old_registration_ran(tmp_path: Path):
+    running = start_node(tmp_path, allow_executor_reregister=True)
+    try:
+        colony = await _colony(running)
+        old = await colony.add_executor("worker")
+        user = await colony.add_user()
+        async with AsyncClient(colony.url, old.prvkey) as ex, AsyncClient(colony.url, user.prvkey) as us:
+            submitted = await us.submit(func_spec("f", colony.name, "test", maxexectime=-1))
+            await ex.assign(colony.name, 5)
+            await colony.add_executor("worker")  # restarted with a new key, same name
+            process = await us.get_process(submitted.processid)
+            assert process.state == WAITING and process.assignedexecutorid == "" and process.retries == 1
+    finally:
+        running.stop()
 
 
 def test_stale_cleanup_is_off_when_the_duration_is_zero():

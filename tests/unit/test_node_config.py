@@ -22,3 +22,15 @@ def test_environment_overrides_the_cfs_keys(tmp_path: Path) -> None:
     env = {"COLONIES_CFS_STORAGE": "ipfs", "COLONIES_IPFS_EMBEDDED": "true", "COLONIES_IPFS_TIMEOUT": "2.5"}
     config = load_config(None, env=env)
     assert (config.cfs_storage, config.ipfs_embedded, config.ipfs_timeout) == ("ipfs", True, 2.5)
+
+
+def test_strict_mode_is_off_by_default_and_read_from_a_security_table_or_the_environment(tmp_path: Path) -> None:
+    assert load_config(env={}).security_strict is False
+    path = tmp_path / "node.toml"
+    path.write_text("[node]\nport = 50125\n[security]\nstrict = true\n")
+    config = load_config(path, env={})
+    assert (config.port, config.security_strict) == (50125, True)
+    inside = tmp_path / "inside.toml"
+    inside.write_text("[node]\nport = 50126\n[node.security]\nstrict = true\n")
+    assert load_config(inside, env={}).security_strict is True
+    assert load_config(env={"COLONIES_SECURITY_STRICT": "true"}).security_strict is True

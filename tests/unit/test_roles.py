@@ -83,8 +83,16 @@ def test_owner_of_one_colony_does_not_own_another(directory):
     denied(as_caller(directory, OWNER).require_colony_owner, "other")
 
 
-def test_colony_owner_check_of_an_unknown_colony_is_a_404(directory):
-    assert "does not exist" in denied(as_caller(directory, OWNER).require_colony_owner, "nowhere", status=404)
+def test_colony_owner_check_of_an_unknown_colony_refuses_as_for_an_existing_one(directory):
+    # a stranger must not tell existing colony names from others (issue 12, item 8)
+    unknown = denied(as_caller(directory, STRANGER).require_colony_owner, "nowhere")
+    existing = denied(as_caller(directory, STRANGER).require_colony_owner, "lab")
+    assert unknown.replace("nowhere", "lab") == existing
+
+
+def test_only_the_server_owner_learns_that_a_colony_does_not_exist(directory):
+    assert "does not exist" in denied(as_caller(directory, SERVER).require_member, "nowhere", status=404)
+    assert "does not exist" in denied(as_caller(directory, SERVER).require_colony_owner, "nowhere", status=404)
 
 
 # --- membership -----------------------------------------------------------------------------
@@ -111,8 +119,11 @@ def test_owners_strangers_and_other_colonies_executors_are_not_members(directory
     assert "not a member of Colony with name lab" in denied(as_caller(directory, caller).require_member, "lab")
 
 
-def test_membership_of_an_unknown_colony_is_a_404(directory):
-    denied(as_caller(directory, APPROVED_EXECUTOR).require_member, "nowhere", status=404)
+@pytest.mark.parametrize("check", ["require_member", "require_member_or_owner", "require_executor"])
+def test_membership_of_an_unknown_colony_refuses_as_for_an_existing_one(directory, check):
+    unknown = denied(getattr(as_caller(directory, STRANGER), check), "nowhere")
+    existing = denied(getattr(as_caller(directory, STRANGER), check), "lab")
+    assert unknown.replace("nowhere", "lab") == existing
 
 
 def test_member_or_owner_accepts_the_owner_and_members_only(directory):
@@ -164,7 +175,7 @@ def test_removing_a_user_revokes_membership(directory):
 
 def test_removing_a_colony_forgets_its_members_but_not_others(directory):
     directory.remove_colony("lab")
-    denied(as_caller(directory, APPROVED_EXECUTOR).require_member, "lab", status=404)
+    denied(as_caller(directory, APPROVED_EXECUTOR).require_member, "lab")
     assert directory.executor_by_id("lab", APPROVED_EXECUTOR) is None
     assert directory.user_by_id("lab", USER) is None
     assert as_caller(directory, OTHER_COLONY_EXECUTOR).require_member("other") == "elsewhere"

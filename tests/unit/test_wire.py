@@ -24,10 +24,26 @@ def test_request_envelope_has_payloadtype_payload_and_signature():
     assert envelope["payloadtype"] == "getcolonymsg"
 
 
+def payload_of(raw: bytes) -> dict:
+    """The message a request carries, without the strict-mode nonce and timestamp."""
+    payload = json.loads(base64.b64decode(json.loads(raw)["payload"], validate=True))
+    assert set(payload) >= {"nonce", "timestamp"}
+    return {k: v for k, v in payload.items() if k not in ("nonce", "timestamp")}
+
+
 def test_request_payload_is_standard_base64_of_the_message_json():
     msg = {"msgtype": "getcolonymsg", "colonyname": "dev ünïcödé"}
-    envelope = json.loads(wire.build_request(msg, dev.PRVKEY))
-    assert json.loads(base64.b64decode(envelope["payload"], validate=True)) == msg
+    assert payload_of(wire.build_request(msg, dev.PRVKEY)) == msg
+
+
+def test_each_request_carries_a_new_nonce_and_the_time_it_was_signed():
+    import time
+
+    before = time.time_ns()
+    raws = [wire.build_request({"msgtype": "getcoloniesmsg"}, dev.SERVER_PRVKEY) for _ in range(2)]
+    stamps = [json.loads(base64.b64decode(json.loads(raw)["payload"])) for raw in raws]
+    assert stamps[0]["nonce"] != stamps[1]["nonce"]
+    assert all(before <= s["timestamp"] <= time.time_ns() for s in stamps)
 
 
 def test_request_signature_is_over_the_base64_text_and_recovers_the_signer():
@@ -45,7 +61,10 @@ def test_request_from_a_struct_uses_its_msgtype():
 
     envelope = json.loads(wire.build_request(ColonyNameMsg(msgtype="getcolonymsg", colonyname="dev"), dev.PRVKEY))
     assert envelope["payloadtype"] == "getcolonymsg"
-    assert json.loads(base64.b64decode(envelope["payload"])) == {"msgtype": "getcolonymsg", "colonyname": "dev"}
+    assert payload_of(wire.build_request(ColonyNameMsg(msgtype="getcolonymsg", colonyname="dev"), dev.PRVKEY)) == {
+        "msgtype": "getcolonymsg",
+        "colonyname": "dev",
+    }
 
 
 def test_pycolonies_style_envelope_decodes():
