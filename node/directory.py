@@ -31,8 +31,6 @@ class Directory:
         self._executors_by_id: dict[tuple[str, str], str] = {}  # (colony, id) -> name
         self._users: dict[tuple[str, str], models.User] = {}  # (colony, name)
         self._users_by_id: dict[tuple[str, str], str] = {}  # (colony, id) -> name
-        # (colony, executor name, funcname) of registered functions: closes skip stats otherwise
-        self.functions: set[tuple[str, str, str]] = set()
 
     def load(self, conn: Connection) -> None:
         self.server_id = q.get_fact(conn, "server_id") or ""
@@ -41,7 +39,6 @@ class Directory:
             self.put_executor(executor)
         for user in q.all_users(conn):
             self.put_user(user)
-        self.functions = set(q.function_keys(conn))
 
     # --- colonies ---------------------------------------------------------------------------
     def colony(self, name: str) -> ColonyEntry | None:
@@ -55,15 +52,11 @@ class Directory:
             self._users.pop(key)
         self._executors_by_id = {k: v for k, v in self._executors_by_id.items() if k[0] != name}
         self._users_by_id = {k: v for k, v in self._users_by_id.items() if k[0] != name}
-        self.functions = {k for k in self.functions if k[0] != name}
 
     def change_colony_id(self, name: str, colonyid: str) -> None:
         entry = self.colonies.get(name)
         if entry is not None:
             entry.colonyid = colonyid
-
-    def forget_functions_of(self, colonyname: str, executorname: str) -> None:
-        self.functions = {k for k in self.functions if k[:2] != (colonyname, executorname)}
 
     # --- executors --------------------------------------------------------------------------
     def put_executor(self, executor: models.Executor) -> None:

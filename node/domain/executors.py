@@ -35,7 +35,6 @@ async def unregister(node: NodeCore, executor: models.Executor) -> int:
     colonyname, name = executor.colonyname, executor.executorname
     released = await _without_its_processes(node, executor, lambda conn: dq.unregister_executor(conn, colonyname, name))
     node.directory.update_executor(colonyname, name, state=UNREGISTERED)
-    node.directory.forget_functions_of(colonyname, name)
     return released
 
 
@@ -54,7 +53,8 @@ async def release_orphaned(node: NodeCore) -> int:
     know are left alone: they are peer nodes running forwarded work (federation watches them).
     Returns how many processes changed."""
     released = 0
-    for colonyname, executorid, _started in await node.db.read(pq.running_assignees):
+    colonies = list(node.directory.colonies)
+    for colonyname, executorid, _started in await node.db.read(lambda conn: pq.running_assignees(conn, colonies)):
         executor = node.directory.executor_by_id(colonyname, executorid)
         if executor is not None and executor.executorid == executorid and executor.state in (UNREGISTERED, REJECTED):
             released += await _without_its_processes(node, executor, lambda conn: None)

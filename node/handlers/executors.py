@@ -81,8 +81,6 @@ async def add_executor(call: Call, msg: AddExecutorMsg) -> models.Executor:
         return released
 
     await change(call.node, write, now)
-    if old is not None:
-        directory.forget_functions_of(old.colonyname, old.executorname)
     directory.put_executor(stored)
     return stored
 

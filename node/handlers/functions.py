@@ -41,7 +41,6 @@ async def add_function(call: Call, msg: AddFunctionMsg) -> models.Function:
         avgexectime=0.0,
     )
     await call.node.db.write(lambda conn: dq.add_function(conn, stored))
-    call.node.directory.functions.add((stored.colonyname, stored.executorname, stored.funcname))
     return stored
 
 
@@ -61,5 +60,4 @@ async def remove_function(call: Call, msg: RemoveFunctionMsg) -> dict[str, Any]:
     if executor is None or executor.executorid != call.caller_id:
         raise RPCError(403, f"Access denied, only executor {fun.executorname} may remove its functions")
     await call.node.db.write(lambda conn: dq.remove_function(conn, msg.functionid))
-    call.node.directory.functions.discard((fun.colonyname, fun.executorname, fun.funcname))
     return EMPTY

@@ -38,7 +38,8 @@ def _cutoff(core: NodeCore) -> int:
 async def stale_executors(core: NodeCore) -> list[models.Executor]:
     cutoff = _cutoff(core)
     rows = await core.db.read(dq.executor_liveness)
-    started = {(c, e): s for c, e, s in await core.db.read(pq.running_assignees)}
+    colonies = list(core.directory.colonies)
+    started = {(c, e): s for c, e, s in await core.db.read(lambda conn: pq.running_assignees(conn, colonies))}
     stale = []
     for colonyname, name, executorid, commissioned, stored in rows:
         heard = _last_heard(core, executorid, commissioned, stored, started.get((colonyname, executorid), 0))

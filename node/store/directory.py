@@ -219,11 +219,6 @@ def find_function(conn: Connection, colonyname: str, executorname: str, funcname
     return function_from_row(row) if row else None
 
 
-def function_keys(conn: Connection) -> list[tuple[str, str, str]]:
-    rows = conn.execute(select(functions.c.colonyname, functions.c.executorname, functions.c.funcname))
-    return [(r[0], r[1], r[2]) for r in rows]
-
-
 def get_function(conn: Connection, functionid: str) -> models.Function | None:
     row = conn.execute(select(functions).where(functions.c.functionid == functionid)).first()
     return function_from_row(row) if row else None

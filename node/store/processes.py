@@ -575,15 +575,19 @@ def remove_colony_batch(conn: Connection, colonyname: str, limit: int) -> int:
     return _remove_ids(conn, ids)
 
 
-def running_assignees(conn: Connection) -> list[tuple[str, str, int]]:
+def running_assignees(conn: Connection, colonynames: Iterable[str]) -> list[tuple[str, str, int]]:
     """(colonyname, assignedexecutorid, latest starttime) of every executor (or peer node)
-    running something: it called in (its assign) at that time at least."""
-    rows = conn.execute(
-        select(P.colonyname, P.assignedexecutorid, func.max(P.starttime))
-        .where(P.state == RUNNING)
-        .group_by(P.colonyname, P.assignedexecutorid)
-    )
-    return [(r[0], r[1], r[2] or 0) for r in rows]
+    running something in these colonies: it called in (its assign) at that time at least. One
+    statement per colony, each reading only the colony's running processes (processes_by_state)."""
+    found: list[tuple[str, str, int]] = []
+    for colonyname in colonynames:
+        rows = conn.execute(
+            select(P.assignedexecutorid, func.max(P.starttime))
+            .where(P.colonyname == colonyname, P.state == RUNNING)
+            .group_by(P.assignedexecutorid)
+        )
+        found.extend((colonyname, r[0], r[1] or 0) for r in rows)
+    return found
 
 
 def release_executor_processes(conn: Connection, colonyname: str, executorid: str, now: int) -> list[ProcessRecord]:
