@@ -29,7 +29,8 @@ _json = msgspec.json.Encoder()
 
 
 class CFSError(Exception):
-    """A refused CFS request; `kind` is invalid (400), missing (404) or failed (500, as upstream)."""
+    """A refused CFS request; `kind` is invalid (400), missing (404), taken (409: a name in use,
+    where upstream answers 500) or failed (500, as upstream)."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -223,7 +224,7 @@ def create_snapshot(conn: Connection, colonyname: str, label: str, name: str, no
     _bounded(name, "snapshot name", MAX_TEXT)
     label = label[:-1] if label.endswith("/") else label
     if cq.snapshot_by_name(conn, colonyname, name) is not None:
-        raise CFSError("failed", f"Snapshot with name {name} in Colony {colonyname} already exists")
+        raise CFSError("taken", f"Snapshot with name {name} in Colony {colonyname} already exists")
     fileids: list[str] = []
     found = cq.labels(conn, colonyname, label, exact=True) if label else []
     if any(sub == label for sub, _ in found):  # upstream: nothing if the label has no files of its own

@@ -30,7 +30,7 @@ from colonies.node.rpc import EMPTY, Call, rpc
 from colonies.wire import RPCError
 
 T = TypeVar("T")
-STATUS = {"invalid": 400, "missing": 404, "failed": 500}
+STATUS = {"invalid": 400, "missing": 404, "taken": 409, "failed": 500}
 
 
 async def _run(call: Call, colonyname: str | None, op: Callable[[Connection], T], *, write: bool = False, listing: bool = False) -> T:

@@ -130,7 +130,7 @@ def test_a_snapshot_freezes_the_latest_revisions_under_a_label(colony, member):
     assert empty["fileids"] is None
     with pytest.raises(RPCFailure) as dup:
         call(colony.url, msg(colony, "createsnapshotmsg", label="/snap", name="s1"), member.prvkey)
-    assert dup.value.status == 500 and "already exists" in dup.value.message
+    assert dup.value.status == 409 and "already exists" in dup.value.message
     with pytest.raises(RPCFailure) as colon:
         call(colony.url, msg(colony, "createsnapshotmsg", label="/snap", name="a:b"), member.prvkey)
     assert colon.value.status == 400
