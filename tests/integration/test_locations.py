@@ -186,7 +186,12 @@ def test_members_of_another_colony_may_not_read_locations(colony, node):
         call(node.url, {"msgtype": "removecolonymsg", "colonyname": other}, dev.SERVER_PRVKEY)
 
 
-def test_locations_of_an_unknown_colony_are_a_404(node):
-    with pytest.raises(RPCFailure) as err:
-        call(node.url, {"msgtype": "getlocationsmsg", "colonyname": "no-such-colony"}, crypto.generate_private_key())
-    assert err.value.status == 404
+def test_locations_of_an_unknown_colony_are_refused_to_a_stranger_as_for_an_existing_one(node, colony):
+    # a stranger cannot tell which colony names exist (issue 12, item 8)
+    stranger = crypto.generate_private_key()
+    refusals = []
+    for name in ("no-such-colony", colony.name):
+        with pytest.raises(RPCFailure) as err:
+            call(node.url, {"msgtype": "getlocationsmsg", "colonyname": name}, stranger)
+        refusals.append((err.value.status, err.value.message.replace(name, "NAME")))
+    assert refusals[0] == refusals[1] and refusals[0][0] == 403
