@@ -51,8 +51,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
@@ -61,63 +59,26 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: benchmarks.benchkit
 
-PROBE_FLAG = "--internal-probe"
+from benchmarks.benchkit import PROBE_FLAG, Request, probe_loop  # noqa: E402
 
 
-# --- the legitimate client (its own process) -------------------------------------------------
-
-def probe_main(url: str, interval: float) -> int:
-    """A signed getcolonymsg every `interval` s on one keep-alive connection until stdin closes;
-    prints JSON [[monotonic start, seconds, status], ...] (status 0: no reply). Each body is
-    built and signed before its clock starts: the figure is the node's, not the signer's."""
-    import http.client
-    import threading
-
+def legitimate_call() -> Request:
+    """The legitimate client's call: a signed getcolonymsg (the dev user's)."""
     from colonies import dev, messages, wire
 
-    parts = urllib.parse.urlsplit(url)
-    stop = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
-    conn: http.client.HTTPConnection | None = None
-    samples: list[tuple[float, float, int]] = []
     msg = messages.ColonyNameMsg(msgtype="getcolonymsg", colonyname=dev.COLONY_NAME)
-    due = time.monotonic()
-    deadline = due + 3600  # never outlive a lost parent by much
-    while not stop.is_set() and time.monotonic() < deadline:
-        body = wire.build_request(msg, dev.PRVKEY)
-        started = time.monotonic()
-        status = 0
-        try:
-            if conn is None:
-                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-            conn.request("POST", "/api", body=body, headers={"Content-Type": "application/json"})
-            response = conn.getresponse()
-            response.read()
-            status = response.status
-        except (OSError, http.client.HTTPException):
-            if conn is not None:
-                conn.close()
-            conn = None
-        samples.append((started, time.monotonic() - started, status))
-        due += interval
-        delay = due - time.monotonic()
-        if delay > 0:
-            stop.wait(delay)
-        else:
-            due = time.monotonic()
-    json.dump(samples, sys.stdout)
-    return 0
+    return "POST", "/api", wire.build_request(msg, dev.PRVKEY), {"Content-Type": "application/json"}
 
 
 if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == PROBE_FLAG:
-    sys.exit(probe_main(sys.argv[2], float(sys.argv[3])))
+    sys.exit(probe_loop(sys.argv[2], float(sys.argv[3]), legitimate_call))
 
 
 # --- everything else ------------------------------------------------------------------------
 
 import aiohttp  # noqa: E402
 
-from benchmarks.benchkit import HOST, free_port, latency_summary, run, seeded_key  # noqa: E402
+from benchmarks.benchkit import HOST, ProbeProcess, free_port, latency_summary, node_process, run, seeded_key  # noqa: E402
 from colonies import crypto, dev, messages, models, wire  # noqa: E402
 from colonies.client import AsyncClient, func_spec  # noqa: E402
 from colonies.models import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING, Process  # noqa: E402
@@ -443,26 +404,8 @@ def running_node(workdir: Path, store_url: str) -> Iterator[tuple[str, subproces
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COLONIES_", "AWS_"))}
     command = [sys.executable, "-m", "colonies.cli", "server", "start", "--config", str(config)]
     url = f"http://{HOST}:{port}"
-    with log_path.open("wb") as log:
-        node = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
-        try:
-            deadline = time.monotonic() + NODE_START_TIMEOUT
-            while True:
-                if node.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"node did not start: {log_path.read_text(errors='replace')[-1500:]}")
-                try:
-                    with urllib.request.urlopen(f"{url}/health", timeout=2):
-                        break
-                except OSError:
-                    time.sleep(0.1)
-            yield url, node, log_path
-        finally:
-            node.terminate()
-            try:
-                node.wait(15)
-            except subprocess.TimeoutExpired:
-                node.kill()
-                node.wait(15)
+    with node_process(command, env, log_path, url, NODE_START_TIMEOUT) as node:
+        yield url, node, log_path
 
 
 def memory_kib(pid: int) -> dict[str, int]:
@@ -474,26 +417,6 @@ def memory_kib(pid: int) -> dict[str, int]:
             if key in ("VmRSS", "VmHWM"):
                 figures[key] = int(value.split()[0])
     return figures
-
-
-class Probe:
-    """The legitimate client, in its own process."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, str(Path(__file__).resolve()), PROBE_FLAG, self.url, str(PROBE_INTERVAL),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        )
-
-    async def stop(self) -> list[tuple[float, float, int]]:
-        assert self.proc is not None and self.proc.stdin is not None
-        self.proc.stdin.close()
-        out, _ = await self.proc.communicate()
-        return [tuple(s) for s in json.loads(out or b"[]")]  # type: ignore[misc]
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -611,7 +534,7 @@ async def load(soak: Soak, node_pid: int) -> dict[str, Any]:
             raise RuntimeError(f"could not register executor soak-{i}: {soak.tally.summary()}")
     bomb = gzip_bomb()
     memory_before = memory_kib(node_pid)
-    probe = Probe(soak.url)
+    probe = ProbeProcess(str(Path(__file__).resolve()), soak.url, PROBE_INTERVAL)
     await probe.start()
     drained = asyncio.Event()
     slow_closed: list[float] = []
