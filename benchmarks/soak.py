@@ -30,7 +30,8 @@ executor said, every crashed process came back to the queue, every double close 
 with a 4xx, every slow-header socket was closed by the node, every gzip bomb got 413, and no
 request anywhere was answered 5xx. Prints one JSON object: requests by class (count and status
 histogram), the legitimate client's p50/p99/max, the node's peak RSS (VmHWM), the checks and
-whether each held. Exit status 1 when a check failed.
+whether each held, and `targets`: the client's p99 against 100 ms and the node's peak RSS
+against 256 MiB (measurements, reported but not checked). Exit status 1 when a check failed.
 
     python benchmarks/soak.py                     # 120 s on SQLite
     python benchmarks/soak.py --seconds 20 --seed 7
@@ -96,6 +97,8 @@ BOMB_INFLATED = 64 * 1024 * 1024
 ASSIGN_TIMEOUT = 1
 PROBE_INTERVAL = 0.05
 NODE_START_TIMEOUT = 60
+TARGET_P99_MS = 100.0  # the issue's bound on the legitimate client's p99
+TARGET_PEAK_RSS_MIB = 256.0  # the bound docs/security.md states for the node under the soak
 STATE_NAMES = {WAITING: "waiting", RUNNING: "running", SUCCESS: "successful", FAILED: "failed", CANCELLED: "cancelled"}
 # what an executor does with a process: the first argument of its spec
 CLOSE, FAIL, DOUBLE = "close", "fail", "double"
@@ -603,6 +606,16 @@ async def load(soak: Soak, node_pid: int) -> dict[str, Any]:
     }
 
 
+def targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The issue's figures against their bounds (measured, so reported, never a check)."""
+    p99 = result["legitimate_client"]["p99_ms"]
+    peak = result["node_memory_kib"]["peak_rss_mib"]
+    return {
+        "legitimate_p99_ms": {"bound": TARGET_P99_MS, "measured": p99, "met": p99 < TARGET_P99_MS},
+        "node_peak_rss_mib": {"bound": TARGET_PEAK_RSS_MIB, "measured": peak, "met": peak < TARGET_PEAK_RSS_MIB},
+    }
+
+
 async def soak_main(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     with running_node(workdir, args.store_url) as (url, node, log_path):
         soak = Soak(url=url, args=args, rng=random.Random(args.seed))
@@ -620,6 +633,7 @@ async def soak_main(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         tracebacks = log_path.read_text(errors="replace").count("Traceback")
         result["checks"]["node_log_has_no_traceback"] = {"held": tracebacks == 0, "count": tracebacks}
         result["passed"] = result["passed"] and tracebacks == 0
+        result["targets"] = targets(result)
         return result
 
 
