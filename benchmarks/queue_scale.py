@@ -82,71 +82,33 @@ import secrets
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PROBE_FLAG = "--internal-probe"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: benchmarks, tests.support
+
+from benchmarks.benchkit import PROBE_FLAG, Request, probe_loop  # noqa: E402
 
 
-# --- the probe (its own process; only the standard library) ---------------------------------
-
-def probe_main(url: str, interval: float) -> int:
-    """GET /health every `interval` s on one keep-alive connection until stdin closes; prints
-    JSON [[monotonic start, seconds, ok], ...]. CLOCK_MONOTONIC is shared by all processes."""
-    import http.client
-    import threading
-
-    parts = urllib.parse.urlsplit(url)
-    stop = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
-    conn: http.client.HTTPConnection | None = None
-    samples: list[tuple[float, float, bool]] = []
-    due = time.monotonic()
-    deadline = due + 3600  # never outlive a lost parent by much
-    while not stop.is_set() and time.monotonic() < deadline:
-        started = time.monotonic()
-        ok = False
-        try:
-            if conn is None:
-                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-            conn.request("GET", "/health")
-            response = conn.getresponse()
-            response.read()
-            ok = response.status == 200
-        except (OSError, http.client.HTTPException):
-            if conn is not None:
-                conn.close()
-            conn = None
-        samples.append((started, time.monotonic() - started, ok))
-        due += interval
-        delay = due - time.monotonic()
-        if delay > 0:
-            stop.wait(delay)
-        else:
-            due = time.monotonic()
-    json.dump(samples, sys.stdout)
-    return 0
+def health_request() -> Request:
+    return "GET", "/health", None, {}
 
 
 if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == PROBE_FLAG:
-    sys.exit(probe_main(sys.argv[2], float(sys.argv[3])))
+    # the probe's own process: only the standard library and benchkit
+    sys.exit(probe_loop(sys.argv[2], float(sys.argv[3]), health_request))
 
 
 # --- everything else ------------------------------------------------------------------------
 
 from sqlalchemy import Boolean, create_engine, event  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.support
-
-from benchmarks.benchkit import HOST, free_port, latency_summary, percentile, run, seeded_key  # noqa: E402
+from benchmarks.benchkit import HOST, ProbeProcess, free_port, latency_summary, node_process, percentile, run, seeded_key  # noqa: E402
 from tests.support.postgres import PostgresCluster, start_cluster  # noqa: E402
 
 from colonies import crypto, dev, messages, models, wire  # noqa: E402
@@ -389,26 +351,8 @@ def running_node(store: Store, log_path: Path) -> Iterator[str]:
     port = free_port()
     url = f"http://{HOST}:{port}"
     command = [sys.executable, "-m", "colonies.cli", "dev", "--host", HOST, "--port", str(port), "--data-dir", str(store.data_dir)]
-    with log_path.open("wb") as log:
-        node = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env(store))
-        try:
-            deadline = time.monotonic() + NODE_START_TIMEOUT
-            while True:
-                if node.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"node did not start ({'exited ' + str(node.returncode) if node.returncode is not None else 'timeout'}): {log_path.read_text(errors='replace')[-1500:]}")
-                try:
-                    with urllib.request.urlopen(f"{url}/health", timeout=2):
-                        break
-                except OSError:
-                    time.sleep(0.1)
-            yield url
-        finally:
-            node.terminate()
-            try:
-                node.wait(15)
-            except subprocess.TimeoutExpired:
-                node.kill()
-                node.wait(15)
+    with node_process(command, child_env(store), log_path, url, NODE_START_TIMEOUT):
+        yield url
 
 
 # --- measurements over HTTP -----------------------------------------------------------------
@@ -506,29 +450,14 @@ class Step:
     end: float = 0.0
 
 
-class Probe:
+class Probe(ProbeProcess):
     """The /health probe in its own process (see the module docstring)."""
 
     def __init__(self, url: str, interval: float) -> None:
-        self.url, self.interval = url, interval
-        self.proc: asyncio.subprocess.Process | None = None
+        super().__init__(os.path.abspath(__file__), url, interval)
 
-    async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, os.path.abspath(__file__), PROBE_FLAG, self.url, str(self.interval),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        )
-
-    async def stop(self) -> list[tuple[float, float, bool]]:
-        if self.proc is None:
-            return []
-        try:
-            out, _ = await asyncio.wait_for(self.proc.communicate(b""), 30)
-            return [tuple(s) for s in json.loads(out or b"[]")]  # type: ignore[misc]
-        finally:
-            if self.proc.returncode is None:
-                self.proc.kill()
-                await self.proc.wait()
+    async def stop(self) -> list[tuple[float, float, bool]]:  # type: ignore[override]
+        return [(started, seconds, status == 200) for started, seconds, status in await super().stop()]
 
 
 def probe_figures(samples: list[tuple[float, float, bool]], load_start: float, load_end: float, steps: list[Step], interval: float) -> dict[str, Any]:
