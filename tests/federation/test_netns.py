@@ -14,6 +14,7 @@ import pytest
 
 from colonies import crypto
 from tests.support.env import clean_env
+from tests.support.missing import missing
 
 SCENARIO = Path(__file__).with_name("netns_scenario.py")
 IPFS_SCENARIO = Path(__file__).with_name("netns_ipfs_scenario.py")
@@ -25,11 +26,7 @@ def sh(*args: str) -> None:
 
 
 def unavailable(reason: str) -> None:
-    """Skip on a developer machine that cannot make namespaces; fail in CI (.ci/run sets
-    CI_NO_SKIPS=1 and installs iproute2), where this test must run."""
-    if os.environ.get("CI_NO_SKIPS") == "1":
-        pytest.fail(f"network namespaces unavailable in CI: {reason}")
-    pytest.skip(reason)
+    missing("network namespaces", reason)
 
 
 @pytest.fixture

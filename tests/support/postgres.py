@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.missing import missing
+
 START_TIMEOUT = 60
 
 
@@ -67,11 +69,7 @@ class PostgresUnavailable(RuntimeError):
 
 
 def _unavailable(reason: str) -> None:
-    """Skip on a developer machine without PostgreSQL; fail in CI (.ci/run sets CI_NO_SKIPS=1
-    and installs the Debian package postgresql), where every PostgreSQL test must run."""
-    if os.environ.get("CI_NO_SKIPS") == "1":
-        pytest.fail(f"PostgreSQL unavailable in CI: {reason}")
-    pytest.skip(reason)
+    missing("PostgreSQL", reason)
 
 
 def _free_port() -> int:
